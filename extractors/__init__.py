@@ -1,0 +1,1 @@
+"""Loading scans and PDFs, preprocessing, classification, OCR engines and field readers."""

@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers that wire the stage functions together."""

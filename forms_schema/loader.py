@@ -1,0 +1,126 @@
+"""Load and check form definitions. Every problem is a FormSchemaError naming the file and field."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from forms_schema.layout import LayoutError, check_leaf_geometry, label_box
+from forms_schema.model import FormDefinition
+from jimu.errors import FormSchemaError
+
+FORMS_DIR = Path(__file__).resolve().parent
+
+
+def _field_name(form_data: dict, loc: tuple) -> str:
+    if len(loc) >= 2 and loc[0] == "fields" and isinstance(loc[1], int):
+        try:
+            return f"field '{form_data['fields'][loc[1]]['id']}'"
+        except (KeyError, IndexError, TypeError):
+            return f"field #{loc[1] + 1}"
+    if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
+        try:
+            return f"rule '{form_data['rules'][loc[1]]['name']}'"
+        except (KeyError, IndexError, TypeError):
+            return f"rule #{loc[1] + 1}"
+    return "form"
+
+
+def parse_form(data: object, source: str) -> FormDefinition:
+    if not isinstance(data, dict):
+        raise FormSchemaError(f"{source}: expected a mapping at the top level")
+    try:
+        form = FormDefinition.model_validate(data)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            where = _field_name(data, tuple(err["loc"]))
+            key = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            problems.append(f"{where}: {key}: {msg}")
+        raise FormSchemaError(f"{source}: " + "; ".join(problems)) from None
+    check_form(form, source)
+    return form
+
+
+def check_form(form: FormDefinition, source: str) -> None:
+    from validators.registry import FIELD_VALIDATORS, RULE_KINDS, VOCABULARIES
+
+    pw, ph = form.page.width_mm, form.page.height_mm
+    boxes = [(f"field '{f.id}'", f.box) for f in form.fields] + [
+        (f"heading '{h.text}'", h.box) for h in form.headings
+    ]
+    for name, b in boxes:
+        if not b.inside(pw, ph):
+            raise FormSchemaError(f"{source}: {name}: box {b.x},{b.y} {b.w}×{b.h} mm lies outside the page")
+    for i, (na, a) in enumerate(boxes):
+        for nb, b in boxes[i + 1 :]:
+            if a.overlaps(b):
+                raise FormSchemaError(f"{source}: {na} overlaps {nb}")
+    for f in form.fields:
+        lb = label_box(f)
+        del lb
+        names = list(f.validators) + [v for c in f.columns for v in c.validators]
+        for v in names:
+            if v not in FIELD_VALIDATORS:
+                raise FormSchemaError(f"{source}: field '{f.id}': unknown validator '{v}'")
+        vocabs = [f.vocabulary] + [c.vocabulary for c in f.columns]
+        for voc in vocabs:
+            if voc is not None and voc not in VOCABULARIES:
+                raise FormSchemaError(f"{source}: field '{f.id}': unknown vocabulary '{voc}'")
+    leaf_ids = set()
+    for leaf in form.leaf_fields():
+        leaf_ids.add(leaf.id)
+        try:
+            check_leaf_geometry(leaf)
+        except LayoutError as e:
+            raise FormSchemaError(f"{source}: field '{leaf.id}': {e}") from None
+    table_ids = {f.id for f in form.fields if f.kind == "table"}
+    rule_names = set()
+    for r in form.rules:
+        if r.name in rule_names:
+            raise FormSchemaError(f"{source}: rule '{r.name}' is defined twice")
+        rule_names.add(r.name)
+        if r.kind not in RULE_KINDS:
+            raise FormSchemaError(f"{source}: rule '{r.name}': unknown rule kind '{r.kind}'")
+        for fid in r.fields:
+            if fid not in leaf_ids and fid not in table_ids:
+                raise FormSchemaError(f"{source}: rule '{r.name}': unknown field '{fid}'")
+
+
+def load_form_file(path: Path) -> FormDefinition:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise FormSchemaError(f"{path.name}: cannot read ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise FormSchemaError(f"{path.name}: not valid YAML ({e})") from None
+    form = parse_form(data, path.name)
+    if form.form_id != path.stem:
+        raise FormSchemaError(f"{path.name}: form_id '{form.form_id}' does not match the file name")
+    return form
+
+
+@lru_cache(maxsize=8)
+def load_all_forms(forms_dir: Path = FORMS_DIR) -> dict[str, FormDefinition]:
+    forms = {}
+    for p in sorted(forms_dir.glob("*.yaml")):
+        f = load_form_file(p)
+        forms[f.form_id] = f
+    if not forms:
+        raise FormSchemaError(f"no form definitions found in {forms_dir}")
+    return forms
+
+
+def get_form(form_id: str) -> FormDefinition:
+    forms = load_all_forms()
+    if form_id not in forms:
+        raise FormSchemaError(f"unknown form '{form_id}'", hint=f"Known forms: {', '.join(forms)}")
+    return forms[form_id]

@@ -1,0 +1,202 @@
+"""Pydantic models of a form definition (``forms_schema/<form_id>.yaml``).
+
+Geometry is in millimetres on the page, origin top-left.  A field's ``box`` encloses
+everything the field prints: its label cell (``label_w`` mm on the left) and its entry area.
+Tables expand into *leaf fields* with ids ``table_id[row].column_id``; everything
+downstream (renderer, extractor, validators, review UI) works on leaf fields.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FieldKind = Literal["text", "kana", "digits", "date", "checkbox", "single_choice", "multi_choice", "table"]
+LeafKind = Literal["text", "kana", "digits", "date", "checkbox", "single_choice", "multi_choice"]
+Sensitivity = Literal["normal", "restricted"]
+MarkStyle = Literal["tick", "circle"]
+
+ERAS = ("meiji", "taisho", "showa", "heisei", "reiwa")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Box(Strict):
+    x: float
+    y: float
+    w: float = Field(gt=0)
+    h: float = Field(gt=0)
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    def overlaps(self, other: Box, tol: float = 0.05) -> bool:
+        return (
+            self.x < other.right - tol
+            and other.x < self.right - tol
+            and self.y < other.bottom - tol
+            and other.y < self.bottom - tol
+        )
+
+    def inside(self, width: float, height: float) -> bool:
+        return self.x >= 0 and self.y >= 0 and self.right <= width + 1e-6 and self.bottom <= height + 1e-6
+
+
+class Option(Strict):
+    id: str
+    label: str
+
+
+class Column(Strict):
+    """One column of a table field; each row's cell becomes a leaf field."""
+
+    id: str
+    label: str
+    kind: LeafKind
+    width: float = Field(gt=0)
+    options: list[Option] = []
+    mark: MarkStyle = "circle"
+    cells: int | None = None
+    eras: list[str] = list(ERAS)
+    validators: list[str] = []
+    vocabulary: str | None = None
+    required: bool = False
+    sensitivity: Sensitivity = "normal"
+    fill: str | None = None
+
+
+class FormField(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    kind: FieldKind
+    box: Box
+    label_w: float = Field(default=30.0, ge=0)
+    required: bool = False
+    validators: list[str] = []
+    sensitivity: Sensitivity = "normal"
+    # kind-specific
+    cells: int | None = None  # digits: number of 1-character boxes
+    options: list[Option] = []  # choices
+    mark: MarkStyle = "tick"  # how a person marks a choice
+    eras: list[str] = list(ERAS)  # date: eras offered
+    vocabulary: str | None = None  # text: closed vocabulary to snap to (e.g. relationship)
+    rows: int | None = None  # table
+    header_h: float = 6.0  # table
+    columns: list[Column] = []  # table
+    fill: str | None = None  # fixture generator: which sample attribute fills this field
+    note: str | None = None  # small printed guide text
+
+    @model_validator(mode="after")
+    def _kind_specific(self) -> FormField:
+        k = self.kind
+        if k == "digits" and not self.cells:
+            raise ValueError("a 'digits' field needs 'cells' (the number of 1-character boxes)")
+        if k in ("single_choice", "multi_choice") and len(self.options) < 2:
+            raise ValueError(f"a '{k}' field needs at least two options")
+        if k == "table" and (not self.rows or not self.columns):
+            raise ValueError("a 'table' field needs 'rows' and 'columns'")
+        if k != "table" and self.columns:
+            raise ValueError("only a 'table' field may have 'columns'")
+        if k == "date":
+            bad = [e for e in self.eras if e not in ERAS]
+            if bad:
+                raise ValueError(f"unknown era(s) {bad}; use {list(ERAS)}")
+        ids = [o.id for o in self.options]
+        if len(set(ids)) != len(ids):
+            raise ValueError("option ids must be unique")
+        if self.label_w >= self.box.w:
+            raise ValueError("label_w leaves no room for the entry area")
+        if k == "table":
+            total = sum(c.width for c in self.columns)
+            if total > self.box.w + 0.01:
+                raise ValueError(f"table columns are {total} mm wide but the box is {self.box.w} mm")
+        return self
+
+
+class Rule(Strict):
+    """A cross-field rule: ``kind`` names a function in ``validators.rules``; ``fields`` are the fields involved."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: str
+    fields: list[str]
+    params: dict[str, object] = {}
+    severity: Literal["error", "note"] = "error"
+    message: str
+
+
+class Heading(Strict):
+    """Printed section heading: a shaded cell with (vertical if tall) text."""
+
+    text: str
+    box: Box
+
+
+class PageSize(Strict):
+    width_mm: float = 210.0
+    height_mm: float = 297.0
+
+
+class LeafField(Strict):
+    """A single readable field: a non-table field, or one cell of a table."""
+
+    id: str
+    label: str
+    kind: LeafKind
+    entry: Box  # where the person writes (label cell excluded)
+    required: bool
+    validators: list[str]
+    sensitivity: Sensitivity
+    cells: int | None
+    options: list[Option]
+    mark: MarkStyle
+    eras: list[str]
+    vocabulary: str | None
+    fill: str | None
+    table: str | None = None
+    row: int | None = None
+
+
+class FormDefinition(Strict):
+    form_id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: int = Field(ge=1)
+    title: str
+    code: str  # printed form number, e.g. 千葉市様式第J-01号
+    page: PageSize = PageSize()
+    headings: list[Heading] = []
+    fields: list[FormField]
+    rules: list[Rule] = []
+
+    @field_validator("fields")
+    @classmethod
+    def _unique_ids(cls, v: list[FormField]) -> list[FormField]:
+        seen: set[str] = set()
+        for f in v:
+            if f.id in seen:
+                raise ValueError(f"field id '{f.id}' is used twice")
+            seen.add(f.id)
+        return v
+
+    def field(self, field_id: str) -> FormField:
+        for f in self.fields:
+            if f.id == field_id:
+                return f
+        raise KeyError(field_id)
+
+    def leaf_fields(self) -> list[LeafField]:
+        from forms_schema.layout import leaf_fields
+
+        return leaf_fields(self)
+
+    def leaf(self, leaf_id: str) -> LeafField:
+        for lf in self.leaf_fields():
+            if lf.id == leaf_id:
+                return lf
+        raise KeyError(leaf_id)

@@ -1,0 +1,98 @@
+"""Every error Jimu raises on purpose, with an exit code and a message that says how to fix it.
+
+The CLI maps :class:`JimuError` subclasses to their ``exit_code``; anything else is a bug (exit 1).
+Messages never contain personal data (names, addresses, マイナンバー, bank details).
+"""
+
+from __future__ import annotations
+
+
+class JimuError(Exception):
+    """Base class. ``message`` is for a clerk or an operator; ``hint`` says how to fix it."""
+
+    exit_code = 1
+    default_hint = ""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint if hint is not None else self.default_hint
+
+    def __str__(self) -> str:
+        return f"{self.message}" + (f" — {self.hint}" if self.hint else "")
+
+
+class BadArgsError(JimuError):
+    exit_code = 2
+    default_hint = "Run the command with --help to see what it expects."
+
+
+class FormSchemaError(JimuError):
+    """A form definition YAML is invalid."""
+
+    exit_code = 3
+    default_hint = "Fix the form definition in forms_schema/ and run `jimu forms list` again."
+
+
+class MissingDependencyError(JimuError):
+    """An external program or data file is missing."""
+
+    exit_code = 4
+    default_hint = "Run `make setup` (or see README.md, 'Quick start') to install it."
+
+
+class ExternalToolError(JimuError):
+    """An external program failed or timed out."""
+
+    exit_code = 5
+
+
+class InputFileError(JimuError):
+    """A scan cannot be read; the document is quarantined with this reason."""
+
+    exit_code = 6
+    reason_code = "unreadable"
+    default_hint = "Rescan the paper form and drop the new file in the inbox."
+
+
+class EmptyFileError(InputFileError):
+    reason_code = "empty_file"
+
+
+class CorruptFileError(InputFileError):
+    reason_code = "corrupt_file"
+
+
+class UnsupportedFileError(InputFileError):
+    reason_code = "unsupported_type"
+    default_hint = "Scan to PDF, TIFF, PNG or JPEG."
+
+
+class EncryptedFileError(InputFileError):
+    reason_code = "encrypted_pdf"
+    default_hint = "Save the PDF again without a password, or rescan the paper form."
+
+
+class LimitExceededError(InputFileError):
+    reason_code = "over_limit"
+    default_hint = "Split the scan into smaller files, or raise the limit in the JIMU_MAX_* settings."
+
+
+class UnknownFormError(InputFileError):
+    reason_code = "unknown_form"
+    default_hint = "This page is not one of Jimu's forms; hand it to the ward office."
+
+
+class BlankPageError(InputFileError):
+    reason_code = "blank_page"
+    default_hint = "The page is blank; check the scanner feed."
+
+
+class StoreError(JimuError):
+    exit_code = 7
+    default_hint = "Check JIMU_DATABASE_URL and that the database is reachable."
+
+
+class QueueError(JimuError):
+    exit_code = 8
+    default_hint = "Check JIMU_QUEUE_URL and that the broker is reachable; records wait in the outbox."
