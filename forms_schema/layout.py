@@ -62,7 +62,10 @@ def date_layout(entry: Box, eras: list[str]) -> DateLayout:
     y = entry.y + (entry.h - h) / 2
     x = entry.x + DIGIT_CELL_PAD
     era_boxes: list[tuple[str, Box]] = []
-    if len(eras) > 1:
+    if len(eras) == 1:  # the era is printed, not chosen
+        era_boxes.append((eras[0], Box(x=x, y=y, w=9.0, h=h)))
+        x += 10.5
+    else:
         for e in eras:
             era_boxes.append((e, Box(x=x, y=y, w=ERA_CELL_W, h=h)))
             x += ERA_CELL_W
@@ -142,7 +145,7 @@ def leaf_fields(form: FormDefinition) -> list[LeafField]:
                 LeafField(
                     id=f.id, label=f.label, kind=f.kind, entry=entry_box(f), required=f.required,
                     validators=f.validators, sensitivity=f.sensitivity, cells=f.cells, options=f.options,
-                    mark=f.mark, eras=f.eras, vocabulary=f.vocabulary, fill=f.fill,
+                    mark=f.mark, eras=f.eras, vocabulary=f.vocabulary, charset=f.charset, fill=f.fill,
                 )
             )
             continue
@@ -154,7 +157,8 @@ def leaf_fields(form: FormDefinition) -> list[LeafField]:
                         id=f"{f.id}[{r}].{c.id}", label=f"{f.label}{r + 1} {c.label}", kind=c.kind,
                         entry=cell, required=c.required and r == 0, validators=c.validators,
                         sensitivity=c.sensitivity, cells=c.cells, options=c.options, mark=c.mark,
-                        eras=c.eras, vocabulary=c.vocabulary, fill=c.fill, table=f.id, row=r,
+                        eras=c.eras, vocabulary=c.vocabulary, charset=c.charset, fill=c.fill, table=f.id,
+                        row=r,
                     )
                 )
     return out

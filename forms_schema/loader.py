@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from forms_schema.layout import LayoutError, check_leaf_geometry, label_box
+from forms_schema.layout import LayoutError, check_leaf_geometry
 from forms_schema.model import FormDefinition
 from jimu.errors import FormSchemaError
 
@@ -53,7 +53,7 @@ def check_form(form: FormDefinition, source: str) -> None:
 
     pw, ph = form.page.width_mm, form.page.height_mm
     boxes = [(f"field '{f.id}'", f.box) for f in form.fields] + [
-        (f"heading '{h.text}'", h.box) for h in form.headings
+        (f"heading '{h.text}'", h.full_box) for h in form.headings
     ]
     for name, b in boxes:
         if not b.inside(pw, ph):
@@ -62,9 +62,10 @@ def check_form(form: FormDefinition, source: str) -> None:
         for nb, b in boxes[i + 1 :]:
             if a.overlaps(b):
                 raise FormSchemaError(f"{source}: {na} overlaps {nb}")
+    for n in form.notes:
+        if not (0 <= n.x <= pw and 0 <= n.y <= ph):
+            raise FormSchemaError(f"{source}: note '{n.text[:10]}…' lies outside the page")
     for f in form.fields:
-        lb = label_box(f)
-        del lb
         names = list(f.validators) + [v for c in f.columns for v in c.validators]
         for v in names:
             if v not in FIELD_VALIDATORS:

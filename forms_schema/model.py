@@ -68,6 +68,7 @@ class Column(Strict):
     eras: list[str] = list(ERAS)
     validators: list[str] = []
     vocabulary: str | None = None
+    charset: str | None = None
     required: bool = False
     sensitivity: Sensitivity = "normal"
     fill: str | None = None
@@ -88,6 +89,7 @@ class FormField(Strict):
     mark: MarkStyle = "tick"  # how a person marks a choice
     eras: list[str] = list(ERAS)  # date: eras offered
     vocabulary: str | None = None  # text: closed vocabulary to snap to (e.g. relationship)
+    charset: str | None = None  # text: characters a person may write (e.g. "0123456789-" for a phone)
     rows: int | None = None  # table
     header_h: float = 6.0  # table
     columns: list[Column] = []  # table
@@ -137,6 +139,20 @@ class Heading(Strict):
 
     text: str
     box: Box
+    body_h: float = Field(default=0.0, ge=0)  # an empty ruled area below (office use, seal)
+
+    @property
+    def full_box(self) -> Box:
+        return Box(x=self.box.x, y=self.box.y, w=self.box.w, h=self.box.h + self.body_h)
+
+
+class Note(Strict):
+    """A line of printed guidance text (注意事項)."""
+
+    text: str
+    x: float
+    y: float
+    size: float = 2.8
 
 
 class PageSize(Strict):
@@ -159,6 +175,7 @@ class LeafField(Strict):
     mark: MarkStyle
     eras: list[str]
     vocabulary: str | None
+    charset: str | None
     fill: str | None
     table: str | None = None
     row: int | None = None
@@ -171,6 +188,7 @@ class FormDefinition(Strict):
     code: str  # printed form number, e.g. 千葉市様式第J-01号
     page: PageSize = PageSize()
     headings: list[Heading] = []
+    notes: list[Note] = []
     fields: list[FormField]
     rules: list[Rule] = []
 

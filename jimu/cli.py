@@ -1,0 +1,43 @@
+"""The ``jimu`` command line. Each sub-command group lives in ``jimu/commands/``."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from jimu.commands import fixtures_cmd, forms_cmd
+from jimu.errors import JimuError
+
+app = typer.Typer(help="Jimu: AI-OCR for Chiba City's ward-office application forms.", no_args_is_help=True)
+app.add_typer(forms_cmd.app, name="forms")
+app.add_typer(fixtures_cmd.app, name="fixtures")
+
+err_console = Console(stderr=True)
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except JimuError as e:
+        err_console.print(f"[bold red]error:[/] {e.message}")
+        if e.hint:
+            err_console.print(f"[yellow]fix:[/] {e.hint}")
+        sys.exit(e.exit_code)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

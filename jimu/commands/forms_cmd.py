@@ -1,0 +1,54 @@
+"""``jimu forms``: list and show the form definitions."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from forms_schema import get_form, load_all_forms
+
+app = typer.Typer(help="The form definitions (forms_schema/*.yaml).", no_args_is_help=True)
+console = Console()
+
+
+@app.command("list")
+def list_forms(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List the forms Jimu knows."""
+    forms = load_all_forms()
+    if as_json:
+        out = [{"form_id": f.form_id, "version": f.version, "title": f.title, "code": f.code,
+                "fields": len(f.leaf_fields())} for f in forms.values()]
+        typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    t = Table("form_id", "version", "title", "code", "fields", "rules")
+    for f in forms.values():
+        t.add_row(f.form_id, str(f.version), f.title, f.code, str(len(f.leaf_fields())), str(len(f.rules)))
+    console.print(t)
+
+
+@app.command("show")
+def show_form(form_id: str, as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Show one form's fields (table cells expanded) and rules."""
+    form = get_form(form_id)
+    if as_json:
+        typer.echo(form.model_dump_json(indent=2))
+        return
+    console.print(f"[bold]{form.title}[/] ({form.form_id} v{form.version}, {form.code})")
+    t = Table("field", "label", "kind", "box (mm)", "required", "validators", "sensitivity")
+    for lf in form.leaf_fields():
+        e = lf.entry
+        extra = f" ×{lf.cells}" if lf.cells else ""
+        if lf.options:
+            extra = " [" + "/".join(o.label for o in lf.options) + "]"
+        t.add_row(lf.id, lf.label, lf.kind + extra, f"{e.x:.0f},{e.y:.0f} {e.w:.0f}×{e.h:.0f}",
+                  "yes" if lf.required else "", ", ".join(lf.validators), lf.sensitivity)
+    console.print(t)
+    if form.rules:
+        r = Table("rule", "kind", "fields", "message")
+        for rule in form.rules:
+            r.add_row(rule.name, rule.kind + (" (note)" if rule.severity == "note" else ""), ", ".join(rule.fields),
+                      rule.message)
+        console.print(r)
