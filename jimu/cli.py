@@ -7,12 +7,13 @@ import sys
 import typer
 from rich.console import Console
 
-from jimu.commands import fixtures_cmd, forms_cmd
+from jimu.commands import demo_cmd, fixtures_cmd, forms_cmd
 from jimu.errors import JimuError
 
 app = typer.Typer(help="Jimu: AI-OCR for Chiba City's ward-office application forms.", no_args_is_help=True)
 app.add_typer(forms_cmd.app, name="forms")
 app.add_typer(fixtures_cmd.app, name="fixtures")
+app.command("demo")(demo_cmd.demo)
 
 err_console = Console(stderr=True)
 
