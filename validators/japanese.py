@@ -63,7 +63,7 @@ def digits_only(s: str) -> str:
     return _SEPARATORS.sub("", unicodedata.normalize("NFKC", s))
 
 
-_KANJI_DIGITS = {"〇": 0, "零": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_KANJI_DIGITS = {ch: i for i, ch in enumerate("〇一二三四五六七八九")} | {"零": 0}
 KANJI_NUMERAL_CHARS = "〇零一二三四五六七八九十百"
 
 
@@ -185,8 +185,10 @@ def date_to_wareki(d: date) -> tuple[str, int, int, int]:
 
 
 _NUM = rf"(\d+|[{KANJI_NUMERAL_CHARS}]+)"
-_WAREKI_RE = re.compile(rf"^(?P<era>[^\d{KANJI_NUMERAL_CHARS}元]+?)(?P<y>\d+|元|[{KANJI_NUMERAL_CHARS}]+)"
-                        rf"(?:年{_NUM}月{_NUM}日?|[./\-]{_NUM}[./\-]{_NUM})$")
+_WAREKI_RE = re.compile(
+    rf"^(?P<era>[^\d{KANJI_NUMERAL_CHARS}元]+?)(?P<y>\d+|元|[{KANJI_NUMERAL_CHARS}]+)"
+    rf"(?:年{_NUM}月{_NUM}日?|[./\-]{_NUM}[./\-]{_NUM})$"
+)
 _WESTERN_RE = re.compile(rf"^(\d{{4}})(?:年{_NUM}月{_NUM}日?|[./\-](\d{{1,2}})[./\-](\d{{1,2}}))$")
 
 

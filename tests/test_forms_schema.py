@@ -1,0 +1,100 @@
+"""Form definitions: the five shipped forms load; broken definitions fail with a clear message."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from forms_schema import load_all_forms, load_form_file, parse_form
+from forms_schema.loader import FORMS_DIR
+from jimu.errors import FormSchemaError
+
+FORM_IDS = ["inkan_toroku", "jumin_idou", "juminhyo_kofu", "kaigo_nintei", "kodomo_iryohi"]
+
+
+def raw(form_id: str) -> dict:
+    return yaml.safe_load((FORMS_DIR / f"{form_id}.yaml").read_text(encoding="utf-8"))
+
+
+def test_all_five_forms_load() -> None:
+    assert sorted(load_all_forms()) == FORM_IDS
+
+
+@pytest.mark.parametrize("form_id", FORM_IDS)
+def test_form_fields_inside_page_and_kinds(form_id: str) -> None:
+    form = load_form_file(FORMS_DIR / f"{form_id}.yaml")
+    leaves = form.leaf_fields()
+    assert len({lf.id for lf in leaves}) == len(leaves)
+    for lf in leaves:
+        assert lf.entry.inside(210, 297), lf.id
+    assert any(lf.required for lf in leaves)
+
+
+def test_field_kinds_cover_the_issue() -> None:
+    kinds = {lf.kind for f in load_all_forms().values() for lf in f.leaf_fields()}
+    tables = [fld for f in load_all_forms().values() for fld in f.fields if fld.kind == "table"]
+    assert {"text", "kana", "digits", "date", "single_choice", "multi_choice"} <= kinds
+    assert tables, "at least one table field"
+
+
+def test_restricted_fields() -> None:
+    kodomo = load_all_forms()["kodomo_iryohi"]
+    restricted = {lf.id for lf in kodomo.leaf_fields() if lf.sensitivity == "restricted"}
+    assert {"guardian_mynumber", "bank_code", "branch_code", "account_number", "account_name"} <= restricted
+
+
+def _break(form_id: str, mutate) -> dict:  # type: ignore[no-untyped-def]
+    data = copy.deepcopy(raw(form_id))
+    mutate(data)
+    return data
+
+
+def _field(data: dict, fid: str) -> dict:
+    return next(f for f in data["fields"] if f["id"] == fid)
+
+
+BROKEN = {
+    "unknown_top_key": (lambda d: d.update(colour="red"), "unknown key"),
+    "unknown_field_key": (lambda d: _field(d, "phone").update(font_size=3), "field 'phone'"),
+    "overlap": (lambda d: _field(d, "phone")["box"].update(x=100), "overlaps"),
+    "outside_page": (lambda d: _field(d, "old_address")["box"].update(y=290), "outside the page"),
+    "unknown_validator": (lambda d: _field(d, "phone").update(validators=["telephone"]), "unknown validator"),
+    "unknown_kind": (lambda d: _field(d, "phone").update(kind="barcode"), "field 'phone'"),
+    "digits_without_cells": (lambda d: _field(d, "new_zip").pop("cells"), "cells"),
+    "choice_one_option": (lambda d: _field(d, "notice_kind").update(options=[{"id": "a", "label": "A"}]),
+                          "at least two options"),
+    "rule_unknown_field": (lambda d: d["rules"][0].update(fields=["nope"]), "unknown field 'nope'"),
+    "rule_unknown_kind": (lambda d: d["rules"][0].update(kind="magic"), "unknown rule kind"),
+    "duplicate_field": (lambda d: d["fields"].append(copy.deepcopy(d["fields"][0])), "used twice"),
+    "date_too_narrow": (lambda d: _field(d, "move_date").update(eras=["meiji", "taisho", "showa", "heisei", "reiwa"],
+                                                                  label_w=60), "field 'move_date'"),
+    "bad_era": (lambda d: _field(d, "move_date").update(eras=["edo"]), "unknown era"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_definition_names_file_and_field(case: str) -> None:
+    mutate, expected = BROKEN[case]
+    data = _break("jumin_idou", mutate)
+    with pytest.raises(FormSchemaError) as exc:
+        parse_form(data, "jumin_idou.yaml")
+    msg = str(exc.value)
+    assert "jumin_idou.yaml" in msg
+    assert expected in msg
+
+
+def test_not_yaml(tmp_path: Path) -> None:
+    p = tmp_path / "x.yaml"
+    p.write_text("form_id: [unclosed\n")
+    with pytest.raises(FormSchemaError, match="not valid YAML"):
+        load_form_file(p)
+
+
+def test_form_id_must_match_file_name(tmp_path: Path) -> None:
+    p = tmp_path / "other.yaml"
+    p.write_text(yaml.safe_dump(raw("inkan_toroku"), allow_unicode=True))
+    with pytest.raises(FormSchemaError, match="does not match the file name"):
+        load_form_file(p)
