@@ -35,7 +35,16 @@ def test_mynumber_check_digit(first11: str, check: int) -> None:
 
 @pytest.mark.parametrize(
     "s",
-    ["123456789017", "12345678901", "1234567890188", "12345678901a", "１２３４５６７８９０１８", "", None, 123456789018],
+    [
+        "123456789017",
+        "12345678901",
+        "1234567890188",
+        "12345678901a",
+        "１２３４５６７８９０１８",
+        "",
+        None,
+        123456789018,
+    ],
 )
 def test_mynumber_invalid(s: object) -> None:
     assert not is_valid_mynumber(s)

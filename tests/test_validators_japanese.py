@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -115,7 +116,7 @@ def test_era_table_matches_forms_md() -> None:
     assert ERA_BY_ID["heisei"].end == date(2019, 4, 30)
     assert ERA_BY_ID["reiwa"].start == date(2019, 5, 1)
     assert ERA_BY_ID["reiwa"].end is None
-    for prev, nxt in zip(ERAS, ERAS[1:], strict=False):
+    for prev, nxt in pairwise(ERAS):
         assert prev.end is not None and prev.end + timedelta(days=1) == nxt.start
 
 

@@ -89,7 +89,14 @@ def test_split_chiba_address(addr: str, expected: tuple[str, str, int | None, st
 
 @pytest.mark.parametrize(
     "addr",
-    ["船橋市本町1-1", "東京都千代田区千代田1-1", "千葉市中区中央3-4-5", "千葉市中央区存在しない町1", "", "千葉県"],
+    [
+        "船橋市本町1-1",
+        "東京都千代田区千代田1-1",
+        "千葉市中区中央3-4-5",
+        "千葉市中央区存在しない町1",
+        "",
+        "千葉県",
+    ],
 )
 def test_split_chiba_address_none(addr: str) -> None:
     assert split_chiba_address(addr) is None
@@ -206,7 +213,9 @@ def test_zip_matches_address(zip7: str, addr: str, ok: bool) -> None:
     assert zip_matches_address(zip7, addr) is ok
 
 
-@pytest.mark.parametrize(("code", "ok"), [("0001", True), ("0005", True), ("9999", False), ("001", False), ("", False)])
+@pytest.mark.parametrize(
+    ("code", "ok"), [("0001", True), ("0005", True), ("9999", False), ("001", False), ("", False)]
+)
 def test_bank_exists(code: str, ok: bool) -> None:
     assert bank_exists(code) is ok
 

@@ -13,7 +13,14 @@ TODAY = date(2024, 6, 15)
 
 def rule(kind: str, involved: list[str], severity: str = "error", **params: object) -> Rule:
     return Rule.model_validate(
-        {"name": f"r_{kind}", "kind": kind, "fields": involved, "params": params, "severity": severity, "message": "m"}
+        {
+            "name": f"r_{kind}",
+            "kind": kind,
+            "fields": involved,
+            "params": params,
+            "severity": severity,
+            "message": "m",
+        }
     )
 
 
@@ -42,7 +49,12 @@ MYNUMBER_OPTION = Rule.model_validate(
         "name": "mynumber_only_self",
         "kind": "option_allowed_if",
         "fields": ["items", "relation"],
-        "params": {"field": "items", "option": "kojin_bango", "when_field": "relation", "in": ["honnin", "setai"]},
+        "params": {
+            "field": "items",
+            "option": "kojin_bango",
+            "when_field": "relation",
+            "in": ["honnin", "setai"],
+        },
         "message": "m",
     }
 )
@@ -155,11 +167,21 @@ FAILS: list[tuple[Rule, dict[str, object], tuple[str, ...]]] = [
     (IN_CHIBA, {"kind": "tenkyo", "address": "千葉市中央区中央9丁目1番"}, ("address",)),
     (BANK, {"bank": "0001", "branch": "999"}, ("branch",)),
     (BANK, {"bank": "9999", "branch": "001"}, ("bank", "branch")),
-    (HOUSEHOLDER, {**members("世帯主", "世帯主"), "householder": None}, ("members[0].relation", "members[1].relation")),
+    (
+        HOUSEHOLDER,
+        {**members("世帯主", "世帯主"), "householder": None},
+        ("members[0].relation", "members[1].relation"),
+    ),
     (
         HOUSEHOLDER,
         {**members("妻", "子"), "householder": None},
-        ("members[0].relation", "members[1].relation", "members[2].relation", "members[3].relation", "householder"),
+        (
+            "members[0].relation",
+            "members[1].relation",
+            "members[2].relation",
+            "members[3].relation",
+            "householder",
+        ),
     ),
     (
         BIRTHS_PAST,

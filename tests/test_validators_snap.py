@@ -12,13 +12,14 @@ needs_font = pytest.mark.skipif(not font_available(), reason="no CJK font for gl
 
 
 def test_vocabularies() -> None:
-    for word in ["世帯主", "妻", "夫", "子", "父", "母", "孫", "祖父", "祖母", "兄", "弟", "姉", "妹", "同居人", "本人"]:
+    for word in "世帯主 妻 夫 子 父 母 孫 祖父 祖母 兄 弟 姉 妹 同居人 本人".split():
         assert word in REL
     assert ERA == ["明治", "大正", "昭和", "平成", "令和"]
 
 
 @pytest.mark.parametrize(
-    ("a", "b", "d"), [("", "", 0), ("abc", "abc", 0), ("世帯生", "世帯主", 1), ("kitten", "sitting", 3), ("", "ab", 2)]
+    ("a", "b", "d"),
+    [("", "", 0), ("abc", "abc", 0), ("世帯生", "世帯主", 1), ("kitten", "sitting", 3), ("", "ab", 2)],
 )
 def test_edit_distance(a: str, b: str, d: int) -> None:
     assert edit_distance(a, b) == d
