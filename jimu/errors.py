@@ -96,3 +96,12 @@ class StoreError(JimuError):
 class QueueError(JimuError):
     exit_code = 8
     default_hint = "Check JIMU_QUEUE_URL and that the broker is reachable; records wait in the outbox."
+
+
+class OcrTimeoutError(ExternalToolError):
+    """An OCR call ran past its deadline (``JIMU_TESSERACT_TIMEOUT_S``)."""
+
+    default_hint = (
+        "The image is probably far larger than a form field (check the zone), "
+        "or raise JIMU_TESSERACT_TIMEOUT_S."
+    )

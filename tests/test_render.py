@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pdfplumber
-import pytest
 import pytesseract
+import pytest
 
 from fixtures.fonts import font_path
 from fixtures.render import Hand, render_pdf, render_png
@@ -96,7 +96,11 @@ def test_pdf_is_real_with_text_values(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("field_id", "expected"),
-    [("new_address", "千葉市中央区中央三丁目4番5号"), ("phone", "043-245-5111"), ("old_address", "千葉市美浜区真砂二丁目12番3号")],
+    [
+        ("new_address", "千葉市中央区中央三丁目4番5号"),
+        ("phone", "043-245-5111"),
+        ("old_address", "千葉市美浜区真砂二丁目12番3号"),
+    ],
 )
 def test_clean_render_is_legible_to_tesseract(field_id: str, expected: str) -> None:
     form = get_form("jumin_idou")

@@ -213,9 +213,7 @@ def test_zip_matches_address(zip7: str, addr: str, ok: bool) -> None:
     assert zip_matches_address(zip7, addr) is ok
 
 
-@pytest.mark.parametrize(
-    ("code", "ok"), [("0001", True), ("0005", True), ("9999", False), ("001", False), ("", False)]
-)
+@pytest.mark.parametrize(("code", "ok"), [("0001", True), ("0005", True), ("9999", False), ("001", False), ("", False)])
 def test_bank_exists(code: str, ok: bool) -> None:
     assert bank_exists(code) is ok
 

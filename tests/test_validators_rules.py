@@ -6,7 +6,7 @@ import pytest
 
 from forms_schema.model import Rule
 from jimu.errors import FormSchemaError
-from validators.rules import RULE_KINDS, RuleResult, age_on, check_rule, check_rules
+from validators.rules import RULE_KINDS, RuleResult, age_on, check_rule, check_rules, rule_param_problems
 
 TODAY = date(2024, 6, 15)
 
@@ -59,7 +59,7 @@ MYNUMBER_OPTION = Rule.model_validate(
     }
 )
 ADULT15 = rule("age_range", ["birth", "applied"], birth="birth", on="applied", min=15)
-CHILD = rule("age_range", ["birth", "applied"], birth="birth", on="applied", max=17)
+CHILD = rule("age_range", ["birth", "applied"], birth="birth", at="applied", max=17)  # 'at' = 'on'
 AGE_40_64 = rule("age_range", ["birth", "applied"], birth="birth", on="applied", min=40, max=64)
 COUNTS = rule("at_least_one_positive", ["copies", "certs"], fields=["copies", "certs"])
 ZIP = Rule.model_validate(
@@ -201,9 +201,7 @@ def test_rule_holds(r: Rule, values: dict[str, object]) -> None:
     assert check_rule(r, values, TODAY) is None
 
 
-@pytest.mark.parametrize(
-    ("r", "values", "fields"), FAILS, ids=[f"{r.name}-{i}" for i, (r, _, _) in enumerate(FAILS)]
-)
+@pytest.mark.parametrize(("r", "values", "fields"), FAILS, ids=[f"{r.name}-{i}" for i, (r, _, _) in enumerate(FAILS)])
 def test_rule_fails(r: Rule, values: dict[str, object], fields: tuple[str, ...]) -> None:
     result = check_rule(r, values, TODAY)
     assert result == RuleResult(r.name, fields, r.message, r.severity)
@@ -262,3 +260,35 @@ def test_required_if_with_table_field() -> None:
     )
     assert check_rule(r, {"kind": "tennyu", **members("世帯主")}, TODAY) is None
     assert check_rule(r, {"kind": "tennyu", **members()}, TODAY) is not None
+
+
+def test_shipped_form_rules_are_well_formed() -> None:
+    """Every rule in forms_schema/*.yaml has the params its kind reads, and can be run."""
+    from forms_schema.loader import load_all_forms
+
+    for form in load_all_forms().values():
+        for r in form.rules:
+            assert rule_param_problems(r) == [], (form.form_id, r.name)
+            check_rule(r, {f: None for f in r.fields}, TODAY)
+
+
+@pytest.mark.parametrize(("r", "_values"), HOLDS)
+def test_test_rules_are_well_formed(r: Rule, _values: object) -> None:
+    assert rule_param_problems(r) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "involved", "params", "problem"),
+    [
+        ("date_order", ["a", "b"], {"after": "b"}, "'before' is missing"),
+        ("date_order", ["a", "b"], {"before": "a", "after": "b", "max_days": "14"}, "'max_days' must be int"),
+        ("date_order", ["a"], {"before": "a", "after": "b"}, "field 'b' is not in the rule's fields"),
+        ("required_if", ["a", "b"], {"field": "a", "in": "x"}, "'in' must be list"),
+        ("address_in_chiba", ["a", "k"], {"address": "a", "when_field": "k"}, "'in' is missing"),
+        ("age_range", ["b", "d"], {"birth": "b", "on": "d", "mni": 3}, "unknown parameter 'mni'"),
+        ("no_such", ["a"], {}, "unknown rule kind"),
+    ],
+)
+def test_rule_param_problems(kind: str, involved: list[str], params: dict[str, object], problem: str) -> None:
+    r = Rule(name="x", kind=kind, fields=involved, params=params, message="m")
+    assert any(problem in p for p in rule_param_problems(r))

@@ -98,9 +98,7 @@ def wards() -> list[str]:
 
 def towns_by_ward() -> dict[str, set[str]]:
     """Ward → set of towns as the master spells them (``中央三丁目``, ``今井町``)."""
-    return {
-        w: {format_town(t, c) for t, cs in towns.items() for c in cs} for w, towns in chiba_towns().items()
-    }
+    return {w: {format_town(t, c) for t, cs in towns.items() for c in cs} for w, towns in chiba_towns().items()}
 
 
 def town_exists(ward: str, town: str, chome: int | None = None) -> bool:

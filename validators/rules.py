@@ -179,7 +179,9 @@ def option_allowed_if(rule: Rule, values: Values, today: date) -> Outcome:
 
 
 def age_range(rule: Rule, values: Values, today: date) -> Outcome:
-    b_id, on_id = _str_param(rule, "birth"), _str_param(rule, "on")
+    """Age in full years on ``on`` (alias ``at``) within [``min``, ``max``] (either may be absent)."""
+    b_id = _str_param(rule, "birth")
+    on_id = _str_param(rule, "on" if "on" in rule.params else "at")
     birth, on = _as_date(values.get(b_id)), _as_date(values.get(on_id))
     if birth is None or on is None:
         return None
@@ -277,6 +279,58 @@ RULE_KINDS: dict[str, RuleKind] = {
     "one_householder": one_householder,
     "table_dates_past": table_dates_past,
 }
+
+
+# What each kind reads from ``params``: "field" (a field id that should also be in ``rule.fields``),
+# "fields" (list of such ids), "list", "int", "text", "any"; a trailing "?" marks it optional.
+PARAM_SPECS: dict[str, dict[str, str]] = {
+    "date_order": {"before": "field", "after": "field", "max_days": "int?"},
+    "required_if": {"field": "field", "in": "list"},
+    "empty_unless": {"field": "field", "in": "list"},
+    "option_allowed_if": {"field": "field", "option": "any", "when_field": "field", "in": "list"},
+    "age_range": {"birth": "field", "on": "field", "min": "int?", "max": "int?"},
+    "at_least_one_positive": {"fields": "fields?"},
+    "zip_matches_address": {"zip": "field", "address": "field", "when_field": "field?", "in": "list?"},
+    "address_in_chiba": {"address": "field", "when_field": "field?", "in": "list?"},
+    "bank_branch_exists": {"bank": "field", "branch": "field"},
+    "one_householder": {"table": "field", "column": "text", "value": "text?", "alt_field": "field?"},
+    "table_dates_past": {"table": "field", "column": "text"},
+}
+
+
+def rule_param_problems(rule: Rule) -> list[str]:
+    """What is wrong with a rule's ``params`` for its kind (empty when fine); for form checks."""
+    spec = PARAM_SPECS.get(rule.kind)
+    if spec is None:
+        return [f"unknown rule kind '{rule.kind}'"]
+    params = dict(rule.params)
+    if rule.kind == "age_range" and "at" in params and "on" not in params:
+        params["on"] = params.pop("at")
+    problems = [f"unknown parameter '{k}'" for k in params if k not in spec]
+    for key, kind in spec.items():
+        optional = kind.endswith("?")
+        kind = kind.rstrip("?")
+        v = params.get(key)
+        if v is None:
+            if not optional:
+                problems.append(f"parameter '{key}' is missing")
+            continue
+        ok = {
+            "field": isinstance(v, str),
+            "text": isinstance(v, str),
+            "int": isinstance(v, int) and not isinstance(v, bool),
+            "list": isinstance(v, list),
+            "fields": isinstance(v, list) and all(isinstance(x, str) for x in v),
+            "any": True,
+        }[kind]
+        if not ok:
+            problems.append(f"parameter '{key}' must be {'a field id' if kind == 'field' else kind}")
+            continue
+        ids: list[object] = [v] if kind == "field" else list(v) if isinstance(v, list) and kind == "fields" else []
+        problems += [f"parameter '{key}': field '{f}' is not in the rule's fields" for f in ids if f not in rule.fields]
+    if params.get("when_field") is not None and params.get("in") is None:
+        problems.append("parameter 'in' is missing")
+    return problems
 
 
 # ---------------------------------------------------------------- entry points
