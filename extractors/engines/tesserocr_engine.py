@@ -59,9 +59,7 @@ class TesserocrEngine:
 
     name = "tesserocr"
 
-    def __init__(
-        self, tessdata: Path | None = None, timeout_s: float | None = None, oem: int = OEM_LSTM_ONLY
-    ) -> None:
+    def __init__(self, tessdata: Path | None = None, timeout_s: float | None = None, oem: int = OEM_LSTM_ONLY) -> None:
         _require_tesserocr()
         self.tessdata = tessdata if tessdata is not None else tessdata_dir()
         self.timeout_s = timeout_s if timeout_s is not None else get_settings().tesseract_timeout_s
@@ -153,8 +151,7 @@ class TesserocrEngine:
                 api.Clear()
                 if elapsed >= 0.8 * self.timeout_s:
                     raise OcrTimeoutError(
-                        f"tesserocr gave up on a {w}×{h} px crop after {elapsed:.2f} s "
-                        f"(deadline {self.timeout_s:g} s)"
+                        f"tesserocr gave up on a {w}×{h} px crop after {elapsed:.2f} s (deadline {self.timeout_s:g} s)"
                     )
                 raise ExternalToolError(f"tesserocr could not recognise a {w}×{h} px crop")
             lines = self._layout(api, req.alternatives)

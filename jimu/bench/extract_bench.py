@@ -1,0 +1,218 @@
+"""``jimu bench extract``: accuracy, calibration and speed of extraction on a labelled corpus.
+
+Speeds are measured in the same run, so their ratios hold on a noisy shared machine:
+- ``forms_per_s``: files → fields (ingest, register, classify, read, normalise) on ``workers`` processes;
+- ``ocr_limit_forms_per_s``: just the in-process engine and the digit classifier on the same crops,
+  models loaded once, scaled to the same number of cores;
+- ``naive_forms_per_s``: full-page ``pytesseract.image_to_string(lang="jpn")`` on a subset, scaled likewise.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fixtures.corpus import iter_truth
+from forms_schema import get_form
+from jimu.bench.metrics import Calibration, FieldTally, same
+from jimu.errors import JimuError
+
+
+@dataclass
+class FileResult:
+    name: str
+    tier: str
+    truth_form: str
+    form_id: str | None
+    rotation_ok: bool
+    fields: dict[str, tuple[Any, float]]  # field id → (value, confidence)
+    error: str | None
+    seconds: float
+    text_crops: list[tuple[np.ndarray, str, int, str | None]] = field(default_factory=list)
+    digit_cells: list[np.ndarray] = field(default_factory=list)
+
+
+class _Recorder:
+    """Wraps an engine/classifier and keeps what it was asked, for the OCR-only limit."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.requests: list[Any] = []
+        self.cells: list[np.ndarray] = []
+
+    def recognize(self, req: Any) -> Any:
+        self.requests.append(req)
+        return self.inner.recognize(req)
+
+    def predict(self, crops: list[np.ndarray]) -> Any:
+        self.cells.extend(crops)
+        return self.inner.predict(crops)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+_EXTRACTOR: Any = None
+
+
+def _init_worker(engine: str | None) -> None:
+    global _EXTRACTOR
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    import cv2
+
+    cv2.setNumThreads(1)
+    from extractors.extract import Extractor
+
+    _EXTRACTOR = Extractor(engine)
+
+
+def _expected_rotation(truth: dict[str, Any]) -> int:
+    scan = truth.get("scan", {})
+    return int(scan.get("rotation", 180 if scan.get("upside_down") else 0)) % 360
+
+
+def _run_file(args: tuple[str, dict[str, Any], bool]) -> FileResult:
+    from extractors.ingest import load_documents
+
+    path_s, truth, record = args
+    path = Path(path_s)
+    ex = _EXTRACTOR
+    eng = _Recorder(ex.engine) if record else None
+    dig = _Recorder(ex.digits) if record else None
+    if record:
+        ex.engine, ex.digits = eng, dig
+    tier = truth.get("scan", {}).get("quality", "unknown")
+    t0 = time.perf_counter()
+    try:
+        docs = load_documents(path)
+        res = ex.extract(docs[0])
+        fields = {k: (f.value, f.confidence) for k, f in res.fields.items()}
+        out = FileResult(path.name, tier, truth["form_id"], res.form_id,
+                         res.rotation % 360 == _expected_rotation(truth), fields, None, time.perf_counter() - t0)
+    except JimuError as e:
+        out = FileResult(path.name, tier, truth["form_id"], None, False, {}, type(e).__name__,
+                         time.perf_counter() - t0)
+    finally:
+        if record and eng is not None and dig is not None:
+            ex.engine, ex.digits = eng.inner, dig.inner
+    if record and eng is not None and dig is not None:
+        out.text_crops = [(r.image, r.lang, r.psm, r.whitelist) for r in eng.requests]
+        out.digit_cells = list(dig.cells)
+    return out
+
+
+def _ocr_only_seconds(results: list[FileResult], engine: str | None) -> float:
+    from extractors.digit_classifier import DigitClassifier
+    from extractors.engines import get_engine
+    from extractors.engines.base import OcrRequest
+
+    eng = get_engine(engine)
+    clf = DigitClassifier.load()
+    reqs = [OcrRequest(image=img, lang=lang, psm=psm, whitelist=wl) for r in results
+            for img, lang, psm, wl in r.text_crops]
+    cells = [c for r in results for c in r.digit_cells]
+    if reqs:
+        eng.recognize(reqs[0])  # load the models before timing
+    t0 = time.perf_counter()
+    for q in reqs:
+        eng.recognize(q)
+    if cells:
+        clf.predict(cells)
+    return time.perf_counter() - t0
+
+
+def _naive_seconds(paths: list[Path]) -> float:
+    import pytesseract
+    from PIL import Image
+
+    t0 = time.perf_counter()
+    for p in paths:
+        with Image.open(p) as im:
+            pytesseract.image_to_string(im.convert("L"), lang="jpn", timeout=120)
+    return time.perf_counter() - t0
+
+
+def run(corpus: Path, workers: int = 2, engine: str | None = None, naive_per_tier: int = 3,
+        limit: int | None = None, progress: Any = None) -> dict[str, Any]:
+    items = [(p, t) for p, t in iter_truth(corpus) if "form_id" in t]
+    if limit:
+        items = items[:limit]
+    if not items:
+        raise JimuError(f"no scans with *.truth.json in {corpus}", hint="Make one: jimu fixtures generate --out DIR")
+    by_tier: dict[str, list[tuple[Path, dict[str, Any]]]] = defaultdict(list)
+    for p, t in items:
+        by_tier[t.get("scan", {}).get("quality", "unknown")].append((p, t))
+    report: dict[str, Any] = {}
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(engine,)) as pool:
+        list(pool.map(_run_file, [(str(items[0][0]), items[0][1], False)] * workers))  # warm-up: models loaded
+        for tier, tier_items in sorted(by_tier.items()):
+            t0 = time.perf_counter()
+            results = []
+            for r in pool.map(_run_file, [(str(p), t, True) for p, t in tier_items], chunksize=1):
+                results.append(r)
+                if progress:
+                    progress(tier, r)
+            wall = time.perf_counter() - t0
+            ocr_s = _ocr_only_seconds(results, engine)
+            naive_paths = [p for p, _ in tier_items[:naive_per_tier]]
+            naive_s = _naive_seconds(naive_paths) if naive_paths else 0.0
+            report[tier] = score(tier_items, results) | {
+                "forms": len(results),
+                "forms_per_s": round(len(results) / wall, 3),
+                "ocr_limit_forms_per_s": round(len(results) / (ocr_s / workers), 3) if ocr_s else None,
+                "naive_forms_per_s": round(len(naive_paths) / (naive_s / workers), 3) if naive_s else None,
+                "workers": workers,
+            }
+    peak_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    report["_peak_rss_mib"] = {"main": round(peak_self / 1024, 1), "largest_worker": round(peak_children / 1024, 1)}
+    return report
+
+
+def kind_label(form_id: str, field_id: str) -> str:
+    leaf = get_form(form_id).leaf(field_id)
+    if leaf.kind == "text" and leaf.charset:
+        return "phone"
+    if leaf.kind in ("single_choice", "multi_choice", "checkbox"):
+        return "choice"
+    return leaf.kind
+
+
+def score(items: list[tuple[Path, dict[str, Any]]], results: list[FileResult]) -> dict[str, Any]:
+    truths = {p.name: t for p, t in items}
+    kinds: dict[str, FieldTally] = defaultdict(FieldTally)
+    overall = FieldTally()
+    calib = Calibration()
+    classified = oriented = 0
+    errors: dict[str, int] = defaultdict(int)
+    for r in results:
+        truth = truths[r.name]
+        classified += r.form_id == r.truth_form
+        oriented += r.rotation_ok
+        if r.error:
+            errors[r.error] += 1
+        for fid, tv in truth["fields"].items():
+            pred, conf = r.fields.get(fid, (None, 0.0)) if r.form_id == r.truth_form else (None, 0.0)
+            kind = kind_label(r.truth_form, fid)
+            ok = kinds[kind].add(pred, tv)
+            overall.add(pred, tv)
+            calib.add(conf, ok and same(pred, tv))
+    n = len(results) or 1
+    return {
+        "field_exact": round(overall.exact_rate, 4),
+        "cer": round(overall.cer, 4),
+        "classified": round(classified / n, 4),
+        "orientation": round(oriented / n, 4),
+        "by_kind": {k: {"n": t.n, "exact": round(t.exact_rate, 4), "cer": round(t.cer, 4)}
+                    for k, t in sorted(kinds.items())},
+        "calibration": calib.table(),
+        "errors": dict(errors),
+    }
