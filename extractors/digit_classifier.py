@@ -39,8 +39,10 @@ EMPTY_INDEX = 10
 RULE_EMPTY_PROBABILITY = 0.999
 
 MIN_CONTRAST = 45  # grey levels between paper and ink for a pixel to count as ink
-_EDGE_BAND = 0.09  # border remnants are looked for in this fraction of the side (3..8 px)
-_LINE_FILL = 0.55  # a row / column in the band that is this full of ink is a ruled line
+_EDGE_BAND = 0.09  # border remnants are looked for in this fraction of the side (3..8 px) …
+_LINE_FILL = 0.55  # … where a row / column this full of ink is a ruled line,
+_WIDE_BAND = 0.16  # and in this fraction of the side (up to 14 px) …
+_WIDE_LINE_FILL = 0.85  # … a row / column this full of ink (no digit stroke is that long)
 _MIN_SPAN = 0.2  # the kept ink must span this much of the box's height or width
 
 
@@ -96,19 +98,25 @@ def _percentile_u8(hist_cum: np.ndarray, q: float) -> int:
     return int(np.searchsorted(hist_cum, q * hist_cum[-1]))
 
 
+def _line_indices(fill: np.ndarray, band: int, wide: int) -> np.ndarray:
+    """Indices along one axis whose ink fill marks a ruled line (fill is per index of that axis)."""
+    n = fill.size
+    pos = np.arange(n)
+    edge_dist = np.minimum(pos, n - 1 - pos)
+    return np.nonzero(
+        ((edge_dist < band) & (fill > _LINE_FILL)) | ((edge_dist < wide) & (fill > _WIDE_LINE_FILL))
+    )[0]
+
+
 def _clear_ruled_lines(ink: np.ndarray, band_y: int, band_x: int) -> None:
-    """Clear rows / columns in the edge bands that are mostly ink: remnants of the box's border."""
+    """Clear rows / columns near the edges that are mostly ink: remnants of the box's border."""
     h, w = ink.shape
-    for rows in (slice(0, band_y), slice(h - band_y, h)):
-        fill = ink[rows].mean(axis=1)
-        idx = np.nonzero(fill > _LINE_FILL)[0]
-        if idx.size:
-            ink[rows][idx] = 0
-    for cols in (slice(0, band_x), slice(w - band_x, w)):
-        fill = ink[:, cols].mean(axis=0)
-        idx = np.nonzero(fill > _LINE_FILL)[0]
-        if idx.size:
-            ink[:, cols][:, idx] = 0
+    rows = _line_indices(ink.mean(axis=1), band_y, min(14, max(band_y, round(_WIDE_BAND * h))))
+    if rows.size:
+        ink[rows] = 0
+    cols = _line_indices(ink.mean(axis=0), band_x, min(14, max(band_x, round(_WIDE_BAND * w))))
+    if cols.size:
+        ink[:, cols] = 0
 
 
 def normalize_cell(crop: np.ndarray) -> NormalizedCell | None:
@@ -135,18 +143,20 @@ def normalize_cell(crop: np.ndarray) -> NormalizedCell | None:
         return None
     xs, ys, ws, hs, areas = (stats[1:, i] for i in range(5))
     min_area = max(4.0, 0.0012 * h * w)
-    # in an edge band entirely: a piece of border (touching the edge or not)
-    in_band = (
-        (xs + ws <= band_x + 1) | (xs >= w - band_x - 1) | (ys + hs <= band_y + 1) | (ys >= h - band_y - 1)
-    )
-    # touching an edge and long and thin along it: a border line that the row/column test missed
+    # pieces of border: within an edge band and either touching the edge or thin and long along it
+    in_lr = (xs + ws <= band_x + 1) | (xs >= w - band_x - 1)
+    in_tb = (ys + hs <= band_y + 1) | (ys >= h - band_y - 1)
     touch_lr = (xs == 0) | (xs + ws == w)
     touch_tb = (ys == 0) | (ys + hs == h)
-    thin_line = (touch_lr & (ws <= band_x + 2) & (hs >= 3 * ws)) | (touch_tb & (hs <= band_y + 2) & (ws >= 3 * hs))
-    keep = (areas >= min_area) & ~in_band & ~thin_line
+    border = (in_lr & (touch_lr | ((ws <= 5) & (hs >= 3 * ws)))) | (
+        in_tb & (touch_tb | ((hs <= 5) & (ws >= 3 * hs)))
+    )
+    # touching an edge, thin and long along it: a border line that reaches further in
+    border |= (touch_lr & (ws <= band_x + 2) & (hs >= 3 * ws)) | (touch_tb & (hs <= band_y + 2) & (ws >= 3 * hs))
+    keep = (areas >= min_area) & ~border
     if not keep.any():
         return None
-    keep &= areas >= 0.04 * areas[keep].max()  # specks beside the digit
+    keep &= areas >= 0.1 * areas[keep].max()  # specks beside the digit
     ids = np.nonzero(keep)[0] + 1
     x0 = int(xs[keep].min())
     y0 = int(ys[keep].min())
@@ -198,21 +208,77 @@ def preprocess_cell(crop: np.ndarray) -> np.ndarray | None:
     return None if cell is None else cell.image
 
 
-@functools.cache
-def _hog() -> cv2.HOGDescriptor:
-    return cv2.HOGDescriptor((NORM_SIZE, NORM_SIZE), (14, 14), (7, 7), (7, 7), 9)
+_HOG_CELL = 7  # 4×4 cells of 7×7 px on the 28×28 image
+_HOG_BINS = 9  # unsigned orientation bins over 0..180°
+_N_HOG = (NORM_SIZE // _HOG_CELL - 1) ** 2 * 4 * _HOG_BINS  # 3×3 blocks of 2×2 cells: 324
+_N_PIX = 14 * 14
+N_FEATURES = _N_HOG + _N_PIX + 4
+
+
+_NC = NORM_SIZE // _HOG_CELL
+_CELL_OF_PIXEL = (
+    (np.arange(NORM_SIZE) // _HOG_CELL)[:, None] * _NC + (np.arange(NORM_SIZE) // _HOG_CELL)[None, :]
+).ravel()
+
+
+def hog_features(images: np.ndarray) -> np.ndarray:
+    """HOG of a stack of 28×28 images (n × 324), as OpenCV's HOGDescriptor((28,28),(14,14),(7,7),(7,7),9).
+
+    Centred-difference gradients, 9 unsigned orientation bins with linear interpolation between bins,
+    7×7-px cells, blocks of 2×2 cells at a stride of one cell, L2-Hys block normalisation.
+    """
+    x = np.asarray(images, np.float32)
+    n = x.shape[0]
+    out = np.empty((n, _N_HOG), np.float32)
+    for i in range(0, n, 256):  # chunks that stay in cache
+        out[i : i + 256] = _hog_chunk(x[i : i + 256])
+    return out
+
+
+def _hog_chunk(x: np.ndarray) -> np.ndarray:
+    n = x.shape[0]
+    npx = NORM_SIZE * NORM_SIZE
+    gx = np.zeros_like(x)
+    gy = np.zeros_like(x)
+    gx[:, :, 1:-1] = x[:, :, 2:] - x[:, :, :-2]
+    gy[:, 1:-1, :] = x[:, 2:, :] - x[:, :-2, :]
+    gx, gy = gx.ravel(), gy.ravel()
+    nz = np.flatnonzero((gx != 0) | (gy != 0))
+    gx, gy = gx[nz], gy[nz]
+    mag = np.sqrt(gx * gx + gy * gy)
+    ang = np.arctan2(gy, gx)
+    ang[ang < 0] += np.float32(np.pi)
+    pos = ang * np.float32(_HOG_BINS / np.pi) - np.float32(0.5)  # bin centres at (k + 0.5)·π/9
+    lo = np.floor(pos)
+    frac = pos - lo
+    lo_bin = lo.astype(np.int64)
+    lo_bin[lo_bin < 0] += _HOG_BINS
+    hi_bin = lo_bin + 1
+    hi_bin[hi_bin == _HOG_BINS] = 0
+    base = ((nz // npx) * (_NC * _NC) + _CELL_OF_PIXEL[nz % npx]) * _HOG_BINS
+    size = n * _NC * _NC * _HOG_BINS
+    hist = np.bincount(base + lo_bin, mag * (1 - frac), minlength=size)
+    hist += np.bincount(base + hi_bin, mag * frac, minlength=size)
+    cells = hist.astype(np.float32).reshape(n, _NC, _NC, _HOG_BINS)
+    blocks = np.concatenate(
+        [cells[:, :-1, :-1], cells[:, :-1, 1:], cells[:, 1:, :-1], cells[:, 1:, 1:]], axis=3
+    ).reshape(n, -1, 4 * _HOG_BINS)
+    blocks = blocks / np.sqrt((blocks * blocks).sum(axis=2, keepdims=True) + 1e-6)
+    blocks = np.minimum(blocks, 0.2)
+    blocks = blocks / np.sqrt((blocks * blocks).sum(axis=2, keepdims=True) + 1e-6)
+    return blocks.reshape(n, -1)
 
 
 def cell_features(cells: Sequence[NormalizedCell]) -> np.ndarray:
     """Feature rows for normalised cells: HOG (324), 14×14 pixels (196) and 4 position values."""
-    hog = _hog()
     n = len(cells)
-    out = np.empty((n, 324 + 196 + 4), np.float32)
-    for i, c in enumerate(cells):
-        u8 = (c.image * 255.0 + 0.5).astype(np.uint8)
-        out[i, :324] = hog.compute(u8).ravel()
-        out[i, 324:520] = cv2.resize(c.image, (14, 14), interpolation=cv2.INTER_AREA).ravel()
-        out[i, 520:] = (c.rel_height, c.rel_width, c.offset_x, c.offset_y)
+    out = np.empty((n, N_FEATURES), np.float32)
+    if n == 0:
+        return out
+    images = np.stack([c.image for c in cells])
+    out[:, :_N_HOG] = hog_features(images)
+    out[:, _N_HOG : _N_HOG + _N_PIX] = images.reshape(n, 14, 2, 14, 2).mean(axis=(2, 4)).reshape(n, -1)
+    out[:, _N_HOG + _N_PIX :] = [(c.rel_height, c.rel_width, c.offset_x, c.offset_y) for c in cells]
     return out
 
 

@@ -11,6 +11,9 @@ Threads and processes
     processes with one engine each — ``extractors.engines.get_engine()`` hands out one instance per
     process (it notices a fork and builds a fresh one in the child).
 
+Empty psm 7/8 results on a crop with ink are retried once as a raw line (psm 13), see
+:func:`~extractors.engines.base.wants_raw_line_retry`.
+
 Timeouts
     Every ``Recognize`` gets tesseract's own deadline (``ETEXT_DESC`` deadline, tesserocr's
     ``Recognize(timeout=ms)``), set from ``JIMU_TESSERACT_TIMEOUT_S``; a call that runs past it raises
@@ -29,10 +32,20 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from jimu.errors import ExternalToolError, MissingDependencyError, OcrTimeoutError
 from jimu.settings import get_settings
 
-from .base import OcrRequest, OcrResult, RawLine, RawSymbol, assemble
+from .base import (
+    RAW_LINE_PSM,
+    OcrRequest,
+    OcrResult,
+    RawLine,
+    RawSymbol,
+    assemble,
+    wants_raw_line_retry,
+)
 from .tessdata import resolve_lang, tessdata_dir
 
 try:
@@ -131,9 +144,15 @@ class TesserocrEngine:
         gray = req.gray
         if gray.size == 0:
             return OcrResult.empty()
-        api = self._api(req.lang, req.psm)
+        result = self._read(gray, req, req.psm)
+        if wants_raw_line_retry(req, result, gray):
+            result = self._read(gray, req, RAW_LINE_PSM)
+        return result
+
+    def _read(self, gray: np.ndarray, req: OcrRequest, psm: int) -> OcrResult:
+        api = self._api(req.lang, psm)
         h, w = gray.shape
-        buf = gray.tobytes()  # SetImageBytes does not copy: keep ``buf`` alive until we are done
+        buf = gray.tobytes()  # SetImageBytes does not copy: ``buf`` must outlive the iteration below
         if req.whitelist:
             api.SetVariable("tessedit_char_whitelist", req.whitelist)
         if req.blacklist:
@@ -151,14 +170,14 @@ class TesserocrEngine:
                 api.Clear()
                 if elapsed >= 0.8 * self.timeout_s:
                     raise OcrTimeoutError(
-                        f"tesserocr gave up on a {w}×{h} px crop after {elapsed:.2f} s (deadline {self.timeout_s:g} s)"
+                        f"tesserocr gave up on a {w}×{h} px image after {elapsed:.2f} s (deadline {self.timeout_s:g} s)"
                     )
-                raise ExternalToolError(f"tesserocr could not recognise a {w}×{h} px crop")
+                raise ExternalToolError(f"tesserocr could not recognise a {w}×{h} px image")
             lines = self._layout(api, req.alternatives)
-        except (OcrTimeoutError, ExternalToolError):
+        except ExternalToolError:
             raise
         except RuntimeError as e:
-            raise ExternalToolError(f"tesserocr failed on a {w}×{h} px crop: {e}") from e
+            raise ExternalToolError(f"tesserocr failed on a {w}×{h} px image: {e}") from e
         finally:
             if req.whitelist:
                 api.SetVariable("tessedit_char_whitelist", "")
@@ -178,7 +197,12 @@ class TesserocrEngine:
             return []
         lines: list[RawLine] = []
         for r in tr.iterate_level(ri, RIL.SYMBOL):
-            text = r.GetUTF8Text(RIL.SYMBOL)
+            if r.Empty(RIL.SYMBOL):
+                continue
+            try:
+                text = r.GetUTF8Text(RIL.SYMBOL)
+            except RuntimeError:  # tesserocr's way of saying "this symbol has no text"
+                continue
             if not text or not text.strip():
                 continue
             if not lines or r.IsAtBeginningOf(RIL.TEXTLINE):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import typer
 from rich.console import Console
@@ -11,7 +12,7 @@ from rich.table import Table
 from forms_schema import get_form, load_all_forms
 
 app = typer.Typer(help="The form definitions (forms_schema/*.yaml).", no_args_is_help=True)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 180)
 
 
 @app.command("list")

@@ -1,0 +1,559 @@
+"""Register a scanned page onto its form's template: orientation, deskew, shift and scale.
+
+After :func:`register_page`, template millimetres × ``PX_PER_MM`` land on the right pixel of
+``RegisteredPage.image`` (WORK_DPI, template-sized), whatever the scan's dpi, skew, shift, scale
+or orientation (0/90/180/270).
+
+How (all searches on a ~50-dpi copy; one full-resolution ``warpAffine`` at the end):
+
+1. **Prepare** — grayscale, effective dpi (metadata, checked against the A4 size), a coarse
+   darkness map normalised for uneven lighting.  Almost no ink → :class:`BlankPageError`.
+2. **Marks** — the four solid 5 mm corner squares are found as compact dark blobs near the
+   image corners and re-measured at full resolution (sub-pixel centroids).  Every subset of ≥ 2
+   marks and every quarter turn gives a similarity (4 marks: an affine) whose angle must be near
+   the quarter turn and whose scale must be near the dpi's.  The marks are symmetric, so a turn
+   and the turn + 180° fit equally well; both are scored against the templates.
+3. **Search (fallback)** — when fewer than two marks are usable (cut off, covered) or the marks
+   give no good match: skew from projection profiles, translation by phase correlation against
+   each template, then ECC (``cv2.findTransformECC``, ``MOTION_AFFINE``) on the coarse ink maps.
+4. **Classify** — the coarse page, warped onto the template grid, is scored against every
+   template (:mod:`extractors.classify`); best orientation and form win.
+5. **Refine** — ~30 windows around box corners and crossings of the chosen template are aligned
+   one by one (phase correlation at WORK_DPI), and a robust affine fit (RANSAC) of those
+   correspondences gives the final transform (sub-pixel on clean lines).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from extractors.classify import Classification, FormScore, decide, score_all
+from extractors.templates import (
+    COARSE_DPI,
+    COARSE_FACTOR,
+    PATCH_PX,
+    Template,
+    all_templates,
+)
+from extractors.types import PX_PER_MM, WORK_DPI, Page, RegisteredPage
+from jimu.errors import BlankPageError, UnknownFormError
+
+U8 = NDArray[np.uint8]
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+B = NDArray[np.bool_]
+
+MARK_MM = 5.0
+BLANK_INK_FRACTION = 0.0015  # coarse pixels of ink; a blank form is ~4 %, a one-line note ~0.3 %
+MARK_DARKNESS = 0.35
+MAX_SKEW_DEG = 8.0
+SCALE_TOLERANCE = 0.12  # relative to the dpi's nominal scale
+REFINE_MIN_RESPONSE = 0.04
+REFINE_MIN_INLIERS = 6
+
+# corner cells (col, row) in the order TL, TR, BL, BR
+_CORNERS = [(0, 0), (1, 0), (0, 1), (1, 1)]
+
+
+@dataclass
+class _Prep:
+    gray: U8  # full resolution
+    dpi: float  # effective dpi
+    f: float  # full px per coarse px
+    dark: F32  # background-normalised darkness at the coarse (~COARSE_DPI) page grid
+
+
+@dataclass
+class Location:
+    """Where a page lies relative to its form's template (no pixels warped yet)."""
+
+    classification: Classification
+    matrix: F64  # 2×3: template px (WORK_DPI) → page px
+    rotation: int  # quarter turn (clockwise) of the content on the page
+    marks: int  # corner marks used for the first estimate (0 = searched)
+    method: str  # "marks" | "search"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def form_id(self) -> str | None:
+        return self.classification.form_id
+
+
+# --------------------------------------------------------------------------- affine helpers
+def _h(m: F64) -> F64:
+    return np.vstack([m, [0.0, 0.0, 1.0]])
+
+
+def _compose(a: F64, b: F64) -> F64:
+    """a ∘ b (apply b first)."""
+    return (_h(a) @ _h(b))[:2]
+
+
+def _scale_map(k: float) -> F64:
+    """Pixel-centre map from a grid with ``k`` times larger pixels to the fine grid: x = (u + .5) k - .5."""
+    return np.array([[k, 0.0, 0.5 * k - 0.5], [0.0, k, 0.5 * k - 0.5]])
+
+
+def _to_coarse_matrix(m: F64, f: float) -> F64:
+    """Template-coarse px → page-coarse px, from template px → page px."""
+    inv_page = np.array([[1 / f, 0.0, 0.5 / f - 0.5], [0.0, 1 / f, 0.5 / f - 0.5]])
+    return _compose(inv_page, _compose(m, _scale_map(COARSE_FACTOR)))
+
+
+def _from_coarse_matrix(mc: F64, f: float) -> F64:
+    inv_t = np.array(
+        [[1 / COARSE_FACTOR, 0.0, 0.5 / COARSE_FACTOR - 0.5], [0.0, 1 / COARSE_FACTOR, 0.5 / COARSE_FACTOR - 0.5]]
+    )
+    return _compose(_scale_map(f), _compose(mc, inv_t))
+
+
+def _apply(m: F64, pts: F64) -> F64:
+    return pts @ m[:, :2].T + m[:, 2]
+
+
+def _angle_scale(m: F64) -> tuple[float, float]:
+    a, b = m[0, 0], m[1, 0]
+    c, d = m[0, 1], m[1, 1]
+    ang = math.degrees(math.atan2(b - c, a + d))
+    scale = math.sqrt(abs(a * d - b * c))
+    return ang, scale
+
+
+def _wrap(deg: float) -> float:
+    return (deg + 180.0) % 360.0 - 180.0
+
+
+def _similarity(src: F64, dst: F64) -> F64:
+    """Least-squares similarity (Umeyama, no reflection) src → dst; 2×3."""
+    ms, md = src.mean(0), dst.mean(0)
+    s0, d0 = src - ms, dst - md
+    cov = d0.T @ s0 / len(src)
+    u, sv, vt = np.linalg.svd(cov)
+    d = np.eye(2)
+    if np.linalg.det(u @ vt) < 0:
+        d[1, 1] = -1
+    r = u @ d @ vt
+    var = (s0**2).sum() / len(src)
+    scale = float(np.trace(np.diag(sv) @ d) / var) if var > 0 else 1.0
+    m = np.zeros((2, 3))
+    m[:, :2] = scale * r
+    m[:, 2] = md - m[:, :2] @ ms
+    return m
+
+
+def _affine_lsq(src: F64, dst: F64) -> F64:
+    a = np.hstack([src, np.ones((len(src), 1))])
+    sol, *_ = np.linalg.lstsq(a, dst, rcond=None)
+    return np.asarray(sol.T, dtype=np.float64)
+
+
+def nominal_matrix(rotation: int, skew_deg: float, scale: float, tsize: tuple[int, int], psize: tuple[int, int]) -> F64:
+    """Template px → page px: centre on centre, turned by rotation + skew (clockwise), scaled."""
+    t = math.radians(rotation + skew_deg)
+    c, s = math.cos(t) * scale, math.sin(t) * scale
+    m = np.array([[c, -s, 0.0], [s, c, 0.0]])
+    tc = np.array([(tsize[0] - 1) / 2, (tsize[1] - 1) / 2])
+    pc = np.array([(psize[0] - 1) / 2, (psize[1] - 1) / 2])
+    m[:, 2] = pc - m[:, :2] @ tc
+    return m
+
+
+# --------------------------------------------------------------------------- preparation
+def to_gray(image: NDArray[Any]) -> U8:
+    if image.ndim == 3:
+        code = cv2.COLOR_RGBA2GRAY if image.shape[2] == 4 else cv2.COLOR_RGB2GRAY
+        image = cv2.cvtColor(image, code)
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(image)
+
+
+def effective_dpi(page: Page, shape: tuple[int, int]) -> float:
+    """The page's dpi, from metadata when it agrees with an A4-sized image, else from the size."""
+    h, w = shape
+    short, long_ = min(h, w), max(h, w)
+    by_w = short / (page.width_mm / 25.4)
+    by_h = long_ / (page.height_mm / 25.4)
+    a4_like = abs(by_w / by_h - 1) < 0.04
+    est = (by_w + by_h) / 2
+    if page.dpi and page.dpi > 0 and (not a4_like or abs(page.dpi / est - 1) < 0.15):
+        return float(page.dpi)
+    return float(est) if a4_like else 300.0
+
+
+def normalised_darkness(coarse: U8) -> F32:
+    """Darkness 0..1 relative to a smooth paper-level estimate (removes uneven lighting)."""
+    h, w = coarse.shape
+    small = cv2.resize(coarse, (max(4, w // 4), max(4, h // 4)), interpolation=cv2.INTER_AREA)
+    bg = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    bg = cv2.GaussianBlur(bg, (0, 0), 2.0)
+    bgf = cv2.resize(bg, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+    # never call a big dark area "paper": the paper level is at least half the page's bright level
+    bright = float(np.percentile(small, 98))
+    np.maximum(bgf, 0.6 * bright, out=bgf)
+    d = 1.0 - coarse.astype(np.float32) / np.maximum(bgf, 1.0)
+    return np.clip(d, 0.0, 1.0)
+
+
+def _prepare(page: Page) -> _Prep:
+    gray = to_gray(page.image)
+    dpi = effective_dpi(page, (gray.shape[0], gray.shape[1]))
+    f = dpi / COARSE_DPI
+    cw, ch = max(8, round(gray.shape[1] / f)), max(8, round(gray.shape[0] / f))
+    coarse = cv2.resize(gray, (cw, ch), interpolation=cv2.INTER_AREA)
+    f = gray.shape[1] / cw  # the exact factor of this grid
+    return _Prep(gray=gray, dpi=dpi, f=f, dark=normalised_darkness(coarse))
+
+
+def is_blank(dark: F32) -> bool:
+    return float((dark > 0.3).mean()) < BLANK_INK_FRACTION
+
+
+# --------------------------------------------------------------------------- marks
+@dataclass
+class _Mark:
+    corner: int  # 0 TL, 1 TR, 2 BL, 3 BR (image corners)
+    xy: tuple[float, float]  # page px, sub-pixel
+    partial: bool = False  # cut by the image border: the centre is an estimate (a few px)
+
+
+def _refine_mark(gray: U8, cx: float, cy: float, side: float) -> tuple[float, float, bool] | None:
+    """Centre of the solid square near (cx, cy) at full resolution: (x, y, partial), or None."""
+    r = round(side * 1.3)
+    hgt, wid = gray.shape
+    x0, y0 = max(0, round(cx) - r), max(0, round(cy) - r)
+    x1, y1 = min(wid, round(cx) + r + 1), min(hgt, round(cy) + r + 1)
+    if x1 - x0 < side * 0.6 or y1 - y0 < side * 0.6:
+        return None
+    roi = gray[y0:y1, x0:x1].astype(np.float32)
+    paper = float(np.percentile(roi, 90))
+    ink = float(np.percentile(roi, 2))
+    if paper - ink < 40:
+        return None
+    mask = (roi < (paper + ink) / 2).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if n < 2:
+        return None
+    i = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    x, y, w, h, area = (int(v) for v in stats[i])
+    mh, mw = mask.shape
+    cut_l, cut_t = x == 0 and x0 == 0, y == 0 and y0 == 0
+    cut_r, cut_b = x + w >= mw and x1 == wid, y + h >= mh and y1 == hgt
+    inner = (x == 0 and not cut_l) or (y == 0 and not cut_t) or (x + w >= mw and not cut_r) or (
+        y + h >= mh and not cut_b
+    )
+    if inner:
+        return None  # not an isolated square
+    partial = cut_l or cut_t or cut_r or cut_b
+    lo = 0.3 if partial else 0.6
+    if not (lo * side * side < area < 1.6 * side * side) or area < 0.6 * w * h:
+        return None
+    if max(w, h) > 1.3 * side:
+        return None
+    comp = cv2.dilate((labels == i).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    wgt = np.clip((paper - roi) / max(paper - ink, 1.0), 0.0, 1.0) * comp
+    s = float(wgt.sum())
+    if s <= 0:
+        return None
+    ys, xs = np.mgrid[0:mh, 0:mw]
+    mx, my = float((xs * wgt).sum()) / s, float((ys * wgt).sum()) / s
+    if partial:  # the bounding box of a whole (slightly turned) mark is about as wide as it is tall
+        full = max(w, h) if not ((cut_l or cut_r) and (cut_t or cut_b)) else side * 1.05
+        if cut_l:
+            mx = x + w - full / 2
+        elif cut_r:
+            mx = x + full / 2
+        if cut_t:
+            my = y + h - full / 2
+        elif cut_b:
+            my = y + full / 2
+    return x0 + mx, y0 + my, partial
+
+
+def find_marks(prep: _Prep) -> list[_Mark]:
+    """The corner registration marks (at most one per image corner)."""
+    dark = prep.dark
+    side_c = MARK_MM / 25.4 * prep.dpi / prep.f
+    side_full = MARK_MM / 25.4 * prep.dpi
+    mask = (dark > MARK_DARKNESS).astype(np.uint8)
+    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    hc, wc = dark.shape
+    reach = 40.0 / 25.4 * prep.dpi / prep.f  # marks lie within 40 mm of a corner, whatever the shift/skew
+    w, h, area = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_AREA]
+    cx, cy = cents[:, 0], cents[:, 1]
+    ok = (w <= 1.7 * side_c) & (h <= 1.7 * side_c) & (np.maximum(w, h) >= 0.55 * side_c)
+    ok &= (area >= 0.25 * side_c * side_c) & (area >= 0.5 * w * h)
+    ok &= (np.minimum(cx, wc - 1 - cx) <= reach) & (np.minimum(cy, hc - 1 - cy) <= reach)
+    ok[0] = False
+    best: dict[int, tuple[float, _Mark]] = {}
+    for i in np.flatnonzero(ok):
+        x, y = float(cx[i]), float(cy[i])
+        col = 0 if x < wc / 2 else 1
+        row = 0 if y < hc / 2 else 1
+        corner = _CORNERS.index((col, row))
+        fx, fy = (x + 0.5) * prep.f - 0.5, (y + 0.5) * prep.f - 0.5
+        got = _refine_mark(prep.gray, fx, fy, side_full)
+        if got is None:
+            continue
+        dist = math.hypot(min(x, wc - 1 - x), min(y, hc - 1 - y)) + (1000.0 if got[2] else 0.0)
+        if corner not in best or dist < best[corner][0]:
+            best[corner] = (dist, _Mark(corner=corner, xy=(got[0], got[1]), partial=got[2]))
+    return [m for _, m in sorted(best.values(), key=lambda t: t[1].corner)]
+
+
+def _rotate_corner(corner: int, rotation: int) -> int:
+    """Image corner where a template corner lands when the content is turned clockwise by ``rotation``."""
+    col, row = _CORNERS[corner]
+    for _ in range(rotation // 90):
+        col, row = 1 - row, col
+    return _CORNERS.index((col, row))
+
+
+@dataclass
+class _Hyp:
+    matrix: F64
+    rotation: int
+    n_marks: int
+    residual: float
+
+
+def mark_hypotheses(marks: list[_Mark], t: Template, dpi: float) -> list[_Hyp]:
+    """Transforms (template px → page px) that the marks allow, best-supported first."""
+    nominal = dpi / WORK_DPI
+    tol_px = 1.5 * PX_PER_MM * nominal  # 1.5 mm
+    out: list[_Hyp] = []
+    for k in range(len(marks), 1, -1):
+        for subset in itertools.combinations(marks, k):
+            for rot in (0, 90, 180, 270):
+                inv = {_rotate_corner(c, rot): c for c in range(4)}  # image corner → template corner
+                src = np.array([t.mark_centres[inv[m.corner]] for m in subset])
+                dst = np.array([m.xy for m in subset])
+                sim = _similarity(src, dst)
+                ang, sc = _angle_scale(sim)
+                if abs(_wrap(ang - rot)) > MAX_SKEW_DEG or abs(sc / nominal - 1) > SCALE_TOLERANCE:
+                    continue
+                m = _affine_lsq(src, dst) if k == 4 else sim
+                res = float(np.sqrt(((_apply(m, src) - dst) ** 2).sum(1).mean()))
+                if k >= 3 and res > tol_px * (2.0 if any(m.partial for m in subset) else 1.0):
+                    continue
+                out.append(_Hyp(matrix=m, rotation=rot, n_marks=k, residual=res))
+        if out:
+            break
+    return sorted(out, key=lambda h: h.residual)
+
+
+# --------------------------------------------------------------------------- scoring
+def _warp_coarse(prep: _Prep, m: F64, t: Template) -> tuple[F32, B]:
+    mc = _to_coarse_matrix(m, prep.f)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    size = t.coarse_size
+    warped = cv2.warpAffine(prep.dark, mc, size, flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    ones = np.ones(prep.dark.shape, np.uint8)
+    valid = cv2.warpAffine(ones, mc, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderValue=0)
+    return np.asarray(warped, dtype=np.float32), valid.astype(bool)
+
+
+def _score(prep: _Prep, m: F64, templates: list[Template]) -> list[FormScore]:
+    warped, valid = _warp_coarse(prep, m, templates[0])
+    return score_all(warped, templates, valid)
+
+
+# --------------------------------------------------------------------------- search (no marks)
+def estimate_skew(dark: F32) -> float:
+    """Clockwise skew (deg) that makes the page's ruled lines / text lines axis-aligned."""
+    h, w = dark.shape
+    centre = ((w - 1) / 2, (h - 1) / 2)
+
+    def sharpness(angle: float) -> float:
+        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        r = cv2.warpAffine(dark, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0.0)
+        rows = r.sum(1)
+        cols = r.sum(0)
+        return float((np.diff(rows) ** 2).sum() + (np.diff(cols) ** 2).sum())
+
+    best = max(np.arange(-6.0, 6.01, 0.5), key=sharpness)
+    best = max(np.arange(best - 0.4, best + 0.41, 0.1), key=sharpness)
+    # getRotationMatrix2D turns counter-clockwise by +angle; undoing a clockwise skew s needs +s
+    return float(best)
+
+
+def _ecc(prep: _Prep, m: F64, t: Template, iters: int = 60) -> F64 | None:
+    mc = _to_coarse_matrix(m, prep.f).astype(np.float32)
+    tmpl = cv2.GaussianBlur(t.coarse_ink, (0, 0), 1.0)
+    img = cv2.GaussianBlur(prep.dark, (0, 0), 1.0)
+    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iters, 1e-5)
+    try:
+        _, out = cv2.findTransformECC(tmpl, img, mc, cv2.MOTION_AFFINE, crit, None, 3)
+    except cv2.error:
+        return None
+    return _from_coarse_matrix(np.asarray(out, dtype=np.float64), prep.f)
+
+
+def search_hypotheses(prep: _Prep, templates: list[Template]) -> list[tuple[list[FormScore], F64, int]]:
+    """Coarse search without marks: skew, quarter turn, translation, then ECC. Best first."""
+    hc, wc = prep.dark.shape
+    ratio = hc / wc
+    if ratio > 1.15:
+        rotations = [0, 180]
+    elif ratio < 1 / 1.15:
+        rotations = [90, 270]
+    else:
+        rotations = [0, 90, 180, 270]
+    skew = estimate_skew(prep.dark)
+    t0 = templates[0]
+    psize = (prep.gray.shape[1], prep.gray.shape[0])
+    hann = cv2.createHanningWindow((t0.coarse_size[0], t0.coarse_size[1]), cv2.CV_32F)
+    cands: list[tuple[float, F64, int]] = []
+    for rot in rotations:
+        m0 = nominal_matrix(rot, skew, prep.dpi / WORK_DPI, t0.size, psize)
+        warped, _ = _warp_coarse(prep, m0, t0)
+        for t in templates:
+            (dx, dy), _resp = cv2.phaseCorrelate(t.coarse_ink, warped, hann)
+            shift = np.array([[1.0, 0.0, dx * COARSE_FACTOR], [0.0, 1.0, dy * COARSE_FACTOR]])
+            m = _compose(m0, shift)
+            sc = _score(prep, m, [t])[0].score
+            cands.append((sc, m, rot))
+    cands.sort(key=lambda c: -c[0])
+    out: list[tuple[list[FormScore], F64, int]] = []
+    seen: set[tuple[int, int, int]] = set()
+    for _, m, rot in cands[:3]:
+        key = (rot, round(m[0, 2] / 20), round(m[1, 2] / 20))
+        if key in seen:
+            continue
+        seen.add(key)
+        t = next(t for t in templates if t.form_id == _score(prep, m, templates)[0].form_id)
+        m2 = _ecc(prep, m, t)
+        if m2 is not None:
+            ang, sc = _angle_scale(m2)
+            if abs(_wrap(ang - rot)) < MAX_SKEW_DEG and abs(sc / (prep.dpi / WORK_DPI) - 1) < SCALE_TOLERANCE:
+                m = m2
+        out.append((_score(prep, m, templates), m, rot))
+    out.sort(key=lambda o: -o[0][0].score)
+    return out
+
+
+# --------------------------------------------------------------------------- refinement
+_HANN: F32 | None = None
+
+
+def _hann() -> F32:
+    global _HANN
+    if _HANN is None:
+        _HANN = np.asarray(cv2.createHanningWindow((PATCH_PX, PATCH_PX), cv2.CV_32F), dtype=np.float32)
+    return _HANN
+
+
+def refine(gray: U8, m: F64, t: Template, max_shift_px: float = 30.0) -> tuple[F64, int]:
+    """Align the template's structured windows one by one; robust affine fit. Returns (matrix, inliers)."""
+    half = PATCH_PX // 2
+    hann = _hann()
+    src: list[tuple[float, float]] = []
+    dst: list[tuple[float, float]] = []
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    for cx, cy in t.patches:
+        tp = t.patch_darkness(cx, cy)
+        if float(tp.std()) < 0.02:
+            continue
+        shift = np.array([[1.0, 0.0, round(cx) - half], [0.0, 1.0, round(cy) - half]])
+        mp = _compose(m, shift)
+        pp = cv2.warpAffine(gray, mp, (PATCH_PX, PATCH_PX), flags=flags, borderValue=255)
+        pd = 255.0 - pp.astype(np.float32)
+        pd -= float(pd.mean())
+        (dx, dy), resp = cv2.phaseCorrelate(tp - float(tp.mean()), pd, hann)
+        if resp < REFINE_MIN_RESPONSE or math.hypot(dx, dy) > max_shift_px:
+            continue
+        src.append((cx, cy))
+        dst.append(tuple(_apply(m, np.array([[cx + dx, cy + dy]]))[0]))
+    if len(src) < REFINE_MIN_INLIERS:
+        return m, 0
+    s, d = np.array(src, np.float64), np.array(dst, np.float64)
+    page_px_per_t = _angle_scale(m)[1]
+    a, inl = cv2.estimateAffine2D(
+        s, d, method=cv2.RANSAC, ransacReprojThreshold=1.5 * max(page_px_per_t, 0.5), maxIters=400,
+        confidence=0.995, refineIters=20,
+    )
+    if a is None or inl is None or int(inl.sum()) < REFINE_MIN_INLIERS:
+        return m, 0
+    a = np.asarray(a, dtype=np.float64)
+    # do not let a bad fit move the page a lot: compare on the page's corners
+    corners = np.array([[0, 0], [t.size[0], 0], [0, t.size[1]], [t.size[0], t.size[1]]], dtype=np.float64)
+    if float(np.abs(_apply(a, corners) - _apply(m, corners)).max()) > 3 * max_shift_px:
+        return m, 0
+    return a, int(inl.sum())
+
+
+# --------------------------------------------------------------------------- entry points
+def locate(page: Page, form_ids: list[str] | None = None) -> Location:
+    """Find orientation, form and transform of a page. Raises BlankPageError; never UnknownFormError."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    templates = all_templates(form_ids)
+    prep = _prepare(page)
+    timings["prepare"] = time.perf_counter() - t0
+    if is_blank(prep.dark):
+        raise BlankPageError(f"Page {page.page_no + 1} is blank.")
+    marks = find_marks(prep)
+    timings["marks"] = time.perf_counter() - t0
+    hyps = mark_hypotheses(marks, templates[0], prep.dpi) if len(marks) >= 2 else []
+    best: tuple[list[FormScore], F64, int] | None = None
+    method, n_marks = "marks", 0
+    for h in hyps[:4]:
+        ranked = _score(prep, h.matrix, templates)
+        if best is None or ranked[0].score > best[0][0].score:
+            best = (ranked, h.matrix, h.rotation)
+            n_marks = h.n_marks
+    timings["score"] = time.perf_counter() - t0
+    if best is None or decide(best[0]).form_id is None:
+        found = search_hypotheses(prep, templates)
+        if found and (best is None or found[0][0][0].score > best[0][0].score):
+            best = found[0]
+            method, n_marks = "search", 0
+        timings["search"] = time.perf_counter() - t0
+    assert best is not None
+    ranked, m, rot = best
+    t = next(t for t in templates if t.form_id == ranked[0].form_id)
+    if decide(ranked).form_id is not None or ranked[0].score > 0.3:
+        m, _ = refine(prep.gray, m, t)
+        if method == "search":
+            m, _ = refine(prep.gray, m, t, max_shift_px=12.0)
+        ranked = _score(prep, m, templates)
+    timings["refine"] = time.perf_counter() - t0
+    return Location(
+        classification=decide(ranked), matrix=m, rotation=rot, marks=n_marks, method=method, timings=timings
+    )
+
+
+def warp_to_template(gray: U8, m: F64, size: tuple[int, int]) -> U8:
+    out = cv2.warpAffine(
+        gray, m, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT, borderValue=255
+    )
+    return np.asarray(out, dtype=np.uint8)
+
+
+def register_page(page: Page, form_ids: list[str] | None = None) -> RegisteredPage:
+    """Warp a page onto its form's template at WORK_DPI.
+
+    Raises BlankPageError for a blank page and UnknownFormError when the page matches none of
+    the forms in ``form_ids`` (default: all installed forms) clearly enough.
+    """
+    loc = locate(page, form_ids)
+    cls = loc.classification
+    if cls.form_id is None:
+        raise UnknownFormError(cls.describe())
+    t = next(t for t in all_templates([cls.form_id]))
+    gray = to_gray(page.image)
+    image = warp_to_template(gray, loc.matrix, t.size)
+    ang, sc = _angle_scale(loc.matrix)
+    dpi = effective_dpi(page, (gray.shape[0], gray.shape[1]))
+    return RegisteredPage(
+        form_id=cls.form_id, image=image, rotation=loc.rotation, skew_deg=_wrap(ang - loc.rotation),
+        scale=sc / (dpi / WORK_DPI), match_score=cls.score, source_dpi=dpi,
+    )
