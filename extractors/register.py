@@ -368,7 +368,7 @@ def _score(prep: _Prep, m: F64, templates: list[Template]) -> list[FormScore]:
 
 # --------------------------------------------------------------------------- search (no marks)
 def estimate_skew(dark: F32) -> float:
-    """Clockwise skew (deg) that makes the page's ruled lines / text lines axis-aligned."""
+    """Clockwise skew (deg) of the page's ruled lines / text lines, from projection profiles."""
     h, w = dark.shape
     centre = ((w - 1) / 2, (h - 1) / 2)
 
@@ -379,22 +379,27 @@ def estimate_skew(dark: F32) -> float:
         cols = r.sum(0)
         return float((np.diff(rows) ** 2).sum() + (np.diff(cols) ** 2).sum())
 
-    best = max(np.arange(-6.0, 6.01, 0.5), key=sharpness)
-    best = max(np.arange(best - 0.4, best + 0.41, 0.1), key=sharpness)
-    # getRotationMatrix2D turns counter-clockwise by +angle; undoing a clockwise skew s needs +s
+    best = max(np.arange(-6.0, 6.01, 1.0), key=sharpness)
+    best = max(np.arange(best - 0.75, best + 0.76, 0.25), key=sharpness)
+    # getRotationMatrix2D turns counter-clockwise by +angle, which undoes a clockwise skew of +angle
     return float(best)
 
 
-def _ecc(prep: _Prep, m: F64, t: Template, iters: int = 60) -> F64 | None:
-    mc = _to_coarse_matrix(m, prep.f).astype(np.float32)
-    tmpl = cv2.GaussianBlur(t.coarse_ink, (0, 0), 1.0)
-    img = cv2.GaussianBlur(prep.dark, (0, 0), 1.0)
-    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iters, 1e-5)
+def _ecc(prep: _Prep, m: F64, t: Template, iters: int = 40) -> F64 | None:
+    """ECC (MOTION_AFFINE) of the page's ink against the template's, at half the coarse resolution."""
+    mc = _to_coarse_matrix(m, prep.f)
+    half = np.array([[0.5, 0.0, -0.25], [0.0, 0.5, -0.25]])  # coarse px → half-coarse px
+    mh = _compose(half, _compose(mc, _scale_map(2.0))).astype(np.float32)
+    tc, pc = t.coarse_ink, prep.dark
+    tmpl = cv2.resize(tc, (tc.shape[1] // 2, tc.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    img = cv2.resize(pc, (pc.shape[1] // 2, pc.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iters, 1e-4)
     try:
-        _, out = cv2.findTransformECC(tmpl, img, mc, cv2.MOTION_AFFINE, crit, None, 3)
+        _, out = cv2.findTransformECC(tmpl, img, mh, cv2.MOTION_AFFINE, crit, None, 3)
     except cv2.error:
         return None
-    return _from_coarse_matrix(np.asarray(out, dtype=np.float64), prep.f)
+    back = _compose(_scale_map(2.0), _compose(np.asarray(out, dtype=np.float64), half))
+    return _from_coarse_matrix(back, prep.f)
 
 
 def search_hypotheses(prep: _Prep, templates: list[Template]) -> list[tuple[list[FormScore], F64, int]]:
@@ -411,33 +416,28 @@ def search_hypotheses(prep: _Prep, templates: list[Template]) -> list[tuple[list
     t0 = templates[0]
     psize = (prep.gray.shape[1], prep.gray.shape[0])
     hann = cv2.createHanningWindow((t0.coarse_size[0], t0.coarse_size[1]), cv2.CV_32F)
-    cands: list[tuple[float, F64, int]] = []
+    nominal = prep.dpi / WORK_DPI
+    best: tuple[float, F64, int, Template] | None = None
     for rot in rotations:
-        m0 = nominal_matrix(rot, skew, prep.dpi / WORK_DPI, t0.size, psize)
+        m0 = nominal_matrix(rot, skew, nominal, t0.size, psize)
         warped, _ = _warp_coarse(prep, m0, t0)
         for t in templates:
             (dx, dy), _resp = cv2.phaseCorrelate(t.coarse_ink, warped, hann)
             shift = np.array([[1.0, 0.0, dx * COARSE_FACTOR], [0.0, 1.0, dy * COARSE_FACTOR]])
             m = _compose(m0, shift)
             sc = _score(prep, m, [t])[0].score
-            cands.append((sc, m, rot))
-    cands.sort(key=lambda c: -c[0])
-    out: list[tuple[list[FormScore], F64, int]] = []
-    seen: set[tuple[int, int, int]] = set()
-    for _, m, rot in cands[:3]:
-        key = (rot, round(m[0, 2] / 20), round(m[1, 2] / 20))
-        if key in seen:
-            continue
-        seen.add(key)
-        t = next(t for t in templates if t.form_id == _score(prep, m, templates)[0].form_id)
+            if best is None or sc > best[0]:
+                best = (sc, m, rot, t)
+    if best is None:
+        return []
+    sc, m, rot, t = best
+    if sc >= 0.25:  # worth aligning: ECC for scale and the last of the skew
         m2 = _ecc(prep, m, t)
         if m2 is not None:
-            ang, sc = _angle_scale(m2)
-            if abs(_wrap(ang - rot)) < MAX_SKEW_DEG and abs(sc / (prep.dpi / WORK_DPI) - 1) < SCALE_TOLERANCE:
+            ang, scale = _angle_scale(m2)
+            if abs(_wrap(ang - rot)) < MAX_SKEW_DEG and abs(scale / nominal - 1) < SCALE_TOLERANCE:
                 m = m2
-        out.append((_score(prep, m, templates), m, rot))
-    out.sort(key=lambda o: -o[0][0].score)
-    return out
+    return [(_score(prep, m, templates), m, rot)]
 
 
 # --------------------------------------------------------------------------- refinement
