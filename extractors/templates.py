@@ -35,9 +35,9 @@ from numpy.typing import NDArray
 from extractors.types import PX_PER_MM, WORK_DPI
 from forms_schema.model import Box, FormDefinition
 
-FEATURES_VERSION = 3  # bump when anything derived below changes (invalidates the disk cache)
+FEATURES_VERSION = 4  # bump when anything derived below changes (invalidates the disk cache)
 COARSE_DPI = 50.0  # classification / orientation / coarse search resolution
-COARSE_FACTOR = WORK_DPI / COARSE_DPI  # template px per coarse px (6)
+COARSE_FACTOR = WORK_DPI / COARSE_DPI  # template px per coarse px (6); must be a whole number
 DROPOUT_DILATE_PX = 2
 INK_LEVEL = 128  # template pixels darker than this are printed ink (fills are 205 and 232)
 LINE_DARKNESS = 0.35  # coarse darkness above which the template has a line / printed text
@@ -63,6 +63,15 @@ class Template:
     tolerated: B  # printed (incl. shading, grown) or an entry / seal area, COARSE_DPI
     patches: NDArray[np.float64]  # N×2 (x, y) centres in template px of refinement windows
     mark_centres: NDArray[np.float64]  # 4×2 (x, y): TL, TR, BL, BR, template px
+
+    @property
+    def forbidden(self) -> B:
+        """Coarse pixels where a page of this form has no ink (white, and nobody writes there)."""
+        f = self.__dict__.get("_forbidden")
+        if f is None:
+            f = ~self.tolerated
+            object.__setattr__(self, "_forbidden", f)
+        return f
 
     @property
     def size(self) -> tuple[int, int]:
@@ -91,22 +100,37 @@ def definition_hash(form: FormDefinition) -> str:
     return hashlib.sha256(form.model_dump_json().encode("utf-8")).hexdigest()[:16]
 
 
+_KEYS: dict[int, tuple[FormDefinition, str]] = {}
+
+
 def template_key(form: FormDefinition) -> str:
-    return f"{form.form_id}-v{form.version}-{definition_hash(form)}-f{FEATURES_VERSION}"
+    """Cache key; memoised per form object (the forms are loaded once and kept)."""
+    hit = _KEYS.get(id(form))
+    if hit is not None and hit[0] is form:
+        return hit[1]
+    key = f"{form.form_id}-v{form.version}-{definition_hash(form)}-f{FEATURES_VERSION}"
+    if len(_KEYS) > 256:
+        _KEYS.clear()
+    _KEYS[id(form)] = (form, key)
+    return key
 
 
 def coarse_shape(width_mm: float = 210.0, height_mm: float = 297.0) -> tuple[int, int]:
-    """(height, width) of the coarse grid."""
-    w = round(width_mm * PX_PER_MM)
-    h = round(height_mm * PX_PER_MM)
-    return round(h / COARSE_FACTOR), round(w / COARSE_FACTOR)
+    """(height, width) of the coarse template grid (whole coarse pixels only)."""
+    k = int(COARSE_FACTOR)
+    return round(height_mm * PX_PER_MM) // k, round(width_mm * PX_PER_MM) // k
+
+
+def to_coarse_gray(image: U8) -> U8:
+    """Area-average a WORK_DPI image onto the coarse grid (coarse pixel u covers px [6u, 6u + 6))."""
+    k = int(COARSE_FACTOR)
+    ch, cw = image.shape[0] // k, image.shape[1] // k
+    return np.asarray(cv2.resize(image[: ch * k, : cw * k], (cw, ch), interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def to_coarse_darkness(image: U8) -> F32:
-    """Area-average a white-background WORK_DPI image to COARSE_DPI and turn it into darkness 0..1."""
-    ch, cw = round(image.shape[0] / COARSE_FACTOR), round(image.shape[1] / COARSE_FACTOR)
-    small = cv2.resize(image, (cw, ch), interpolation=cv2.INTER_AREA).astype(np.float32)
-    return np.asarray(1.0 - small / 255.0, dtype=np.float32)
+    """Coarse darkness 0..1 of a white-background WORK_DPI image (the blank template)."""
+    return np.asarray(1.0 - to_coarse_gray(image).astype(np.float32) / 255.0, dtype=np.float32)
 
 
 def _box_mask(shape: tuple[int, int], boxes: list[Box], grow_mm: float, px_per_mm: float) -> B:
@@ -203,6 +227,8 @@ def build_template(form: FormDefinition) -> Template:
     marks = _mark_centres(image, form)
     entry_full_small = _box_mask((image.shape[0] // 4, image.shape[1] // 4), _entry_boxes(form), 0.0, PX_PER_MM / 4)
     patches = _select_patches(image, entry_full_small, marks)
+    for a in (image, dropout):
+        a.flags.writeable = False
     return Template(
         form_id=form.form_id, version=form.version, title=form.title, key=template_key(form), image=image,
         dropout=dropout, coarse_ink=coarse, line=line, tolerated=tolerated, patches=patches, mark_centres=marks,
@@ -225,9 +251,12 @@ def _load_disk(path: Path, form: FormDefinition) -> Template | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             image = z["image"]
+            dropout = np.unpackbits(z["dropout"])[: image.size].reshape(image.shape).astype(bool)
+            for a in (image, dropout):
+                a.flags.writeable = False
             return Template(
                 form_id=form.form_id, version=form.version, title=form.title, key=template_key(form),
-                image=image, dropout=np.unpackbits(z["dropout"])[: image.size].reshape(image.shape).astype(bool),
+                image=image, dropout=dropout,
                 coarse_ink=z["coarse_ink"], line=z["line"], tolerated=z["tolerated"], patches=z["patches"],
                 mark_centres=z["mark_centres"],
             )
@@ -298,3 +327,13 @@ def all_templates(form_ids: list[str] | None = None) -> list[Template]:
 def clear_caches() -> None:
     with _LOCK:
         _CACHE.clear()
+
+
+def dropout_mask(form_id: str) -> B:
+    """True where the blank form has printed ink (dilated a little), at WORK_DPI: whiten it in crops."""
+    return get_template(form_id).dropout
+
+
+def template_image(form_id: str) -> U8:
+    """The blank form at WORK_DPI (do not modify: it is shared)."""
+    return get_template(form_id).image

@@ -105,3 +105,28 @@ class OcrTimeoutError(ExternalToolError):
         "The image is probably far larger than a form field (check the zone), "
         "or raise JIMU_TESSERACT_TIMEOUT_S."
     )
+
+
+class StateTransitionError(StoreError):
+    """A document was asked to move to a state it cannot reach from where it is (a pipeline bug)."""
+
+    default_hint = "This is a bug in the caller; see the document state machine in jimu/store/repo.py."
+
+
+class AppendOnlyError(StoreError):
+    """Someone tried to change or delete an audit log entry."""
+
+    default_hint = "The audit log is append-only: record a new entry that corrects the old one."
+
+
+class QueueUnavailableError(QueueError):
+    """The broker cannot be reached (connection refused, timeout, wrong credentials)."""
+
+
+class QueueNotConfirmedError(QueueError):
+    """The broker refused a message (nack, unroutable) instead of confirming it."""
+
+    default_hint = (
+        "Check that the queue exists with the expected arguments (durable, x-dead-letter-exchange); "
+        "the record stays in the outbox and the relay retries it."
+    )

@@ -38,7 +38,38 @@ class Settings(BaseSettings):
     def towns_csv(self) -> Path:
         return self.master_data_dir / "chiba_city_towns.csv"
 
+    # record store + queue (jimu/store, jimu/queue)
+    database_url: str | None = None  # None → SQLite file {data_dir}/jimu.db; postgresql://… → PostgreSQL (psycopg 3)
+    queue_url: str | None = None  # None → embedded SQLite queue {data_dir}/queue.db; amqp://… → RabbitMQ
+    queue_name: str = "jimu.records"
+    queue_connect_timeout_s: float = 5.0  # AMQP connect / socket timeout
+    queue_visibility_timeout_s: float = 300.0  # embedded queue: a claimed, un-acked message reappears after this
+    consumer_seen_db: Path | None = None  # consumer-side dedupe store; None → {data_dir}/consumer-seen.db
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL of the record store (``postgresql://`` is mapped to the psycopg 3 driver)."""
+        if not self.database_url:
+            return f"sqlite:///{self.data_dir.resolve() / 'jimu.db'}"
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def resolved_queue_url(self) -> str:
+        """``sqlite:///…/queue.db`` for the embedded queue, else the AMQP URL as given."""
+        if not self.queue_url:
+            return f"sqlite:///{self.data_dir.resolve() / 'queue.db'}"
+        return self.queue_url
+
+    @property
+    def resolved_consumer_seen_db(self) -> Path:
+        return self.consumer_seen_db or self.data_dir.resolve() / "consumer-seen.db"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import io
 import os
 import sys
 import time
@@ -68,11 +67,24 @@ FONT_GROUPS: list[tuple[str, str, str, str, list[str]]] = [
     ("ipa-mincho", "train", "print", "base", [f"{F}/opentype/ipafont-mincho/ipam*.ttf"]),
     ("noto-sans-cjk", "train", "print", "base", [f"{F}/opentype/noto/NotoSansCJK-*.ttc"]),
     ("noto-serif-cjk", "train", "print", "base", [f"{F}/opentype/noto/NotoSerifCJK-*.ttc"]),
-    ("dejavu-sans", "train", "print", "base", [f"{F}/truetype/dejavu/DejaVuSans-*.ttf",
-                                                f"{F}/truetype/dejavu/DejaVuSans.ttf",
-                                                f"{F}/truetype/dejavu/DejaVuSansCondensed*.ttf"]),
-    ("dejavu-serif", "train", "print", "base", [f"{F}/truetype/dejavu/DejaVuSerif*.ttf",
-                                                 f"{F}/truetype/dejavu/DejaVuMathTeXGyre.ttf"]),
+    (
+        "dejavu-sans",
+        "train",
+        "print",
+        "base",
+        [
+            f"{F}/truetype/dejavu/DejaVuSans-*.ttf",
+            f"{F}/truetype/dejavu/DejaVuSans.ttf",
+            f"{F}/truetype/dejavu/DejaVuSansCondensed*.ttf",
+        ],
+    ),
+    (
+        "dejavu-serif",
+        "train",
+        "print",
+        "base",
+        [f"{F}/truetype/dejavu/DejaVuSerif*.ttf", f"{F}/truetype/dejavu/DejaVuMathTeXGyre.ttf"],
+    ),
     ("dejavu-mono", "train", "print", "base", [f"{F}/truetype/dejavu/DejaVuSansMono*.ttf"]),
     ("droid", "train", "print", "base", [f"{F}/truetype/droid/DroidSansFallbackFull.ttf"]),
     ("noto-mono", "train", "print", "base", [f"{F}/truetype/noto/*.ttf"]),
@@ -96,8 +108,13 @@ FONT_GROUPS: list[tuple[str, str, str, str, list[str]]] = [
     ("free-sans", "train", "print", "extended", [f"{F}/truetype/freefont/FreeSans*.ttf"]),
     ("free-serif", "train", "print", "extended", [f"{F}/truetype/freefont/FreeSerif*.ttf"]),
     ("free-mono", "train", "print", "extended", [f"{F}/truetype/freefont/FreeMono*.ttf"]),
-    ("nanum-gothic", "train", "print", "extended", [f"{F}/truetype/nanum/NanumGothic*.ttf",
-                                                     f"{F}/truetype/nanum/NanumBarunGothic*.ttf"]),
+    (
+        "nanum-gothic",
+        "train",
+        "print",
+        "extended",
+        [f"{F}/truetype/nanum/NanumGothic*.ttf", f"{F}/truetype/nanum/NanumBarunGothic*.ttf"],
+    ),
     ("nanum-myeongjo", "train", "print", "extended", [f"{F}/truetype/nanum/NanumMyeongjo*.ttf"]),
     ("nanum-square", "train", "print", "extended", [f"{F}/truetype/nanum/NanumSquare*.ttf"]),
     ("klee", "train", "hand", "extended", [f"{F}/truetype/klee/*.ttf"]),
@@ -200,8 +217,11 @@ def sklearn_digit_glyphs(seed: int) -> dict[str, list[list[np.ndarray]]]:
         idx = idx[rng.permutation(idx.size)]
         n_test = idx.size // 2
         n_val = idx.size // 10
-        for k, part in (("test", idx[:n_test]), ("val", idx[n_test : n_test + n_val]),
-                        ("train", idx[n_test + n_val :])):
+        for k, part in (
+            ("test", idx[:n_test]),
+            ("val", idx[n_test : n_test + n_val]),
+            ("train", idx[n_test + n_val :]),
+        ):
             for i in part:
                 im = data.images[i].astype(np.float32) / 16.0
                 im = np.pad(im, 1)
@@ -310,26 +330,32 @@ def render_cell(rng: np.random.Generator, glyph: np.ndarray | None, hand: bool) 
     H = int(np.clip(W * rng.uniform(1.0, 1.5), 64, 110))
     paper = rng.uniform(200, 253)
     ink = rng.uniform(0, 140) if hand and rng.random() < 0.5 else rng.uniform(0, 70)
-    img = np.full((H, W), paper, np.float32)
+    img: np.ndarray = np.full((H, W), paper, np.float32)
     if glyph is not None:
         img -= (paper - ink) * _digit_layer(rng, glyph, H, W, hand)
     border = _border_layer(rng, H, W, glyph is None)
     line_ink = rng.uniform(0, 150)
     img = np.minimum(img, paper - (paper - line_ink) * border)
     for _ in range(int(rng.integers(0, 4)) if rng.random() < 0.3 else 0):  # specks of dust
-        cv2.circle(img, (int(rng.integers(0, W)), int(rng.integers(0, H))), int(rng.integers(0, 2)),
-                   float(rng.uniform(40, 180)), -1)
+        cv2.circle(
+            img,
+            (int(rng.integers(0, W)), int(rng.integers(0, H))),
+            int(rng.integers(0, 2)),
+            float(rng.uniform(40, 180)),
+            -1,
+        )
     if rng.random() < 0.7:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.3, 1.2))
     if rng.random() < 0.25:  # scanned at 200 dpi, upsampled to 300
         lo = cv2.resize(img, (round(W * 2 / 3), round(H * 2 / 3)), interpolation=cv2.INTER_AREA)
         img = cv2.resize(lo, (W, H), interpolation=cv2.INTER_LINEAR)
     img += rng.normal(0, rng.uniform(0, 8), img.shape).astype(np.float32)
-    out = np.clip(img, 0, 255).astype(np.uint8)
+    out: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
     if rng.random() < 0.6:
         ok, buf = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 96))])
-        if ok:
-            out = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        dec = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
+        if dec is not None:
+            out = dec
     return out
 
 
@@ -377,15 +403,15 @@ def make_set(
     return cells, np.concatenate(labels)
 
 
-def group_pools(groups: list[GlyphGroup], role: str, kind: str | None = None) -> list[tuple[str, list[list[np.ndarray]]]]:
+def group_pools(
+    groups: list[GlyphGroup], role: str, kind: str | None = None
+) -> list[tuple[str, list[list[np.ndarray]]]]:
     """One pool per font group: each group of a role weighs the same, however many files it has."""
     return [(g.kind, g.glyphs) for g in groups if g.role == role and (kind is None or g.kind == kind)]
 
 
 # ------------------------------------------------------------------------------------------- training
-def features_and_labels(
-    cells: list[NormalizedCell | None], labels: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def features_and_labels(cells: list[NormalizedCell | None], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     keep = [i for i, c in enumerate(cells) if c is not None]
     return cell_features([c for c in cells if c is not None]), labels[keep]
 
@@ -416,8 +442,9 @@ def evaluate(clf: DigitClassifier, cells: list[NormalizedCell | None], labels: n
     hi = prob >= 0.99
     # expected calibration error over 10 bins of the reported probability
     bins = np.minimum((prob * 10).astype(int), 9)
-    ece = sum(abs(ok[bins == b].mean() - prob[bins == b].mean()) * (bins == b).mean()
-              for b in range(10) if (bins == b).any())
+    ece = sum(
+        abs(ok[bins == b].mean() - prob[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any()
+    )
     return {
         "n": float(len(y)),
         "acc": float(ok.mean()),
@@ -461,8 +488,10 @@ def main() -> None:
     # training mix: printed fonts, handwriting-style fonts (if any), sklearn digits, empty boxes
     parts: list[tuple[str, Source | None, int]] = []
     if train_hand:
-        parts += [("print", Source("print", train_print), int(n * 0.5)),
-                  ("hand", Source("hand", train_hand), int(n * 0.3))]
+        parts += [
+            ("print", Source("print", train_print), int(n * 0.5)),
+            ("hand", Source("hand", train_hand), int(n * 0.3)),
+        ]
     else:
         parts += [("print", Source("print", train_print), int(n * 0.8))]
     parts += [("sklearn", Source("sklearn", sk_pool), int(n * 0.2)), ("empty", None, int(n * 0.15))]
@@ -477,7 +506,8 @@ def main() -> None:
 
     # validation (temperature): seen fonts' fresh renders + calibration fonts + sklearn val + empties
     val_parts: list[tuple[Source | None, int]] = [
-        (Source("print", train_print), 1500), (Source("sklearn-val", [("hand", skd["val"])]), 1500),
+        (Source("print", train_print), 1500),
+        (Source("sklearn-val", [("hand", skd["val"])]), 1500),
         (None, 1000),
     ]
     if train_hand:
@@ -496,9 +526,17 @@ def main() -> None:
     mean = x_train.mean(axis=0)
     scale = x_train.std(axis=0) + 1e-3
     hidden = tuple(int(h) for h in args.hidden.split(","))
-    mlp = MLPClassifier(hidden_layer_sizes=hidden, alpha=1e-4, batch_size=256, learning_rate_init=1e-3,
-                        max_iter=args.epochs, n_iter_no_change=args.epochs, tol=0.0, random_state=args.seed,
-                        shuffle=True)
+    mlp = MLPClassifier(
+        hidden_layer_sizes=hidden,
+        alpha=1e-4,
+        batch_size=256,
+        learning_rate_init=1e-3,
+        max_iter=args.epochs,
+        n_iter_no_change=args.epochs,
+        tol=0.0,
+        random_state=args.seed,
+        shuffle=True,
+    )
     with threadpool_limits(limits=max(1, args.jobs)):
         import warnings
 
@@ -525,7 +563,8 @@ def main() -> None:
     for g in groups:
         if g.role == "unseen":
             evals.append((f"UNSEEN {g.kind} font: {g.name}", Source(g.name, [(g.kind, g.glyphs)]), m))
-    evals.append(("sklearn digits test split (x3 aug)", Source("sk", [("hand", skd["test"])]), 3 * len(skd["test"][0]) * 10))
+    n_sk = 3 * sum(len(v) for v in skd["test"])
+    evals.append(("sklearn digits test split (x3 aug)", Source("sk", [("hand", skd["test"])]), n_sk))
     evals.append(("empty boxes (border remnants, noise)", None, m))
     rows = []
     for k, (name, src, cnt) in enumerate(evals):
@@ -535,16 +574,26 @@ def main() -> None:
         pool.shutdown()
 
     print()
-    print(f"{'source':42s} {'n':>6s} {'acc':>8s} {'acc@p>=.99':>11s} {'frac p>=.99':>12s} {'err@.99':>8s}"
-          f" {'ECE':>6s} {'lost':>5s}")
+    print(
+        f"{'source':42s} {'n':>6s} {'acc':>8s} {'acc@p>=.99':>11s} {'frac p>=.99':>12s} {'err@.99':>8s}"
+        f" {'ECE':>6s} {'lost':>5s}"
+    )
     for name, r in rows:
-        print(f"{name:42s} {int(r['n']):6d} {r['acc']:8.4f} {r['acc_hi']:11.4f} {r['frac_hi']:12.3f}"
-              f" {int(r['errors_hi']):8d} {r['ece']:6.3f} {int(r['lost']):5d}")
+        print(
+            f"{name:42s} {int(r['n']):6d} {r['acc']:8.4f} {r['acc_hi']:11.4f} {r['frac_hi']:12.3f}"
+            f" {int(r['errors_hi']):8d} {r['ece']:6.3f} {int(r['lost']):5d}"
+        )
     print()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     trained_on = ",".join(g.name for g in groups if g.role == "train")
-    clf.save(args.out, fonts=args.fonts, trained_on=trained_on, seed=str(args.seed),
-             hidden=args.hidden, trained=time.strftime("%Y-%m-%d"))
+    clf.save(
+        args.out,
+        fonts=args.fonts,
+        trained_on=trained_on,
+        seed=str(args.seed),
+        hidden=args.hidden,
+        trained=time.strftime("%Y-%m-%d"),
+    )
     log(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
 
 

@@ -77,16 +77,17 @@ def box_crop(
         img[0:3, :] = 40
     if "b" in borders:
         img[h - 2 :, :] = 40
-    out = img.astype(np.float32)
+    out: np.ndarray = img.astype(np.float32)
     if blur:
         out = cv2.GaussianBlur(out, (0, 0), blur)
     if noise:
         out += np.random.default_rng(seed).normal(0, noise, out.shape).astype(np.float32)
-    res = np.clip(out, 0, 255).astype(np.uint8)
+    res: np.ndarray = np.clip(out, 0, 255).astype(np.uint8)
     if jpeg is not None:
         ok, buf = cv2.imencode(".jpg", res, [cv2.IMWRITE_JPEG_QUALITY, jpeg])
-        assert ok
-        res = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        dec = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
+        assert dec is not None
+        res = dec
     return res
 
 
@@ -113,8 +114,20 @@ def test_reads_printed_digits(clf: DigitClassifier, font: str) -> None:
     crops, truth = [], []
     for d in "0123456789":
         for i, (size, dx, dy, borders) in enumerate(VARIANTS):
-            crops.append(box_crop(d, path, rel_size=size, dx=dx, dy=dy, borders=borders, blur=0.6,
-                                  jpeg=70 if i == 1 else None, noise=3, seed=i))
+            crops.append(
+                box_crop(
+                    d,
+                    path,
+                    rel_size=size,
+                    dx=dx,
+                    dy=dy,
+                    borders=borders,
+                    blur=0.6,
+                    jpeg=70 if i == 1 else None,
+                    noise=3,
+                    seed=i,
+                )
+            )
             truth.append(d)
     preds = clf.predict(crops)
     wrong = [(t, p.digit, round(p.probability, 3)) for t, p in zip(truth, preds, strict=True) if p.digit != t]
@@ -194,8 +207,10 @@ def test_batch_and_single_predictions_agree(clf: DigitClassifier) -> None:
     path = PRINT_FONTS["ipa-gothic"]
     if not Path(path).is_file():
         pytest.skip(f"{path} not installed")
-    crops = [box_crop(d, path, rel_size=0.5 + 0.03 * i, dx=0.02 * i - 0.1, seed=i, noise=4)
-             for i, d in enumerate("3141592653")]
+    crops = [
+        box_crop(d, path, rel_size=0.5 + 0.03 * i, dx=0.02 * i - 0.1, seed=i, noise=4)
+        for i, d in enumerate("3141592653")
+    ]
     crops.insert(4, box_crop(None, borders="ltrb"))
     batch = clf.predict(crops)
     single = [clf.predict_one(c) for c in crops]

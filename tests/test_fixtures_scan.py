@@ -265,7 +265,7 @@ def test_poor_has_uneven_lighting_and_specks() -> None:
     assert float(smooth.max() - smooth.min()) > 8
     assert int((gray < 100).sum()) > 5  # dust specks
     office = np.asarray(_scan(blank, "office", seed=8).image, dtype=np.float32)
-    assert 1.0 < float(office.std()) < 8.0  # mild noise only
+    assert 0.2 < float(office.std()) < 8.0  # mild noise only (JPEG smooths it)
 
 
 def test_unknown_quality_rejected(small_page: Image.Image) -> None:

@@ -9,6 +9,10 @@
 * ``pytesseract`` (:mod:`.tesseract_cli`): the tesseract program, one process per call or per batch
   stack; the reference the in-process engine is tested against.
 
+Both read with the same models (:func:`tessdata_dir`) and turn tesseract's layout into text with the
+same rules (:func:`extractors.engines.base.assemble`), so they agree on almost every crop; the rest
+comes from the libtesseract versions (tesserocr's wheel bundles 5.5.4, Debian's program is 5.3.0).
+
 ``get_engine`` returns one instance per engine name per process; engines are not meant to be shared
 by threads running in parallel (calls are serialised), use a process pool for parallel OCR.
 """

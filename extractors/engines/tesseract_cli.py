@@ -15,10 +15,11 @@ boxes and confidences, which :func:`~extractors.engines.base.assemble` turns int
 ``char_confidences`` as tesserocr gives. (``image_to_data`` TSV only has word confidences.)
 
 Speed
-    Debian's tesseract is built with OpenMP, which on field-sized crops costs more than it gains
-    (≈60 ms vs ≈14 ms per crop in a batch). Like OCRmyPDF, the engine runs tesseract with
-    ``OMP_THREAD_LIMIT=1``: pytesseract passes ``os.environ`` to the child, so the engine sets it
-    there with ``setdefault`` (an operator's own value wins). Parallelism belongs to the process pool.
+    Debian's tesseract is built with OpenMP, which on field-sized crops costs far more than it
+    gains (40 one-line crops in one batch: ≈110 ms per crop with OpenMP threads, ≈15–25 ms
+    without). Like OCRmyPDF, the engine runs tesseract with ``OMP_THREAD_LIMIT=1``: pytesseract
+    passes ``os.environ`` to the child, so the engine sets it there with ``setdefault`` (an
+    operator's own value wins). Parallelism belongs to the process pool.
 
 Batches (:meth:`TesseractCliEngine.recognize_batch`), ``batch_mode``
     Requests are grouped by (lang, psm, whitelist, blacklist, dpi) — a tesseract run has one
@@ -31,9 +32,9 @@ Batches (:meth:`TesseractCliEngine.recognize_batch`), ``batch_mode``
     ``"stack"``: one-line crops (psm 7/8) are stacked into one tall image with white gaps and read as
     a block (``stack_psm``, 6); each output line goes back to the crop whose band holds it; a crop
     falls back to a call of its own when its band holds no line but has ink, holds more than one
-    line, or a line straddles two bands. This is no faster than ``"pages"`` and reads some crops
-    differently from psm 7 (block-mode line finding sees other context), so it is kept only for
-    comparison.
+    line, or a line straddles two bands. It is about as fast as ``"pages"`` but reads a few crops
+    differently from psm 7 (block-mode line finding sees other context: 38/40 the same with psm 6),
+    so it is kept only for comparison.
 
     ``"single"``: one run per crop.
 
