@@ -93,28 +93,39 @@ def _as_gray_u8(crop: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(g)
 
 
-def _percentile_u8(hist_cum: np.ndarray, q: float) -> int:
-    """The q-quantile (0..1) of a uint8 image from its cumulative histogram."""
-    return int(np.searchsorted(hist_cum, q * hist_cum[-1]))
-
-
-def _line_indices(fill: np.ndarray, band: int, wide: int) -> np.ndarray:
-    """Indices along one axis whose ink fill marks a ruled line (fill is per index of that axis)."""
-    n = fill.size
-    pos = np.arange(n)
-    edge_dist = np.minimum(pos, n - 1 - pos)
-    return np.nonzero(((edge_dist < band) & (fill > _LINE_FILL)) | ((edge_dist < wide) & (fill > _WIDE_LINE_FILL)))[0]
+def _quantile_u8(img: np.ndarray, q: float, mask: np.ndarray | None = None) -> int:
+    """The q-quantile (0..1) of a uint8 image's grey levels (where ``mask`` is non-zero)."""
+    cum = np.cumsum(cv2.calcHist([img], [0], mask, [256], [0, 256]).ravel())
+    return int(np.searchsorted(cum, q * cum[-1]))
 
 
 def _clear_ruled_lines(ink: np.ndarray, band_y: int, band_x: int) -> None:
-    """Clear rows / columns near the edges that are mostly ink: remnants of the box's border."""
+    """Clear rows / columns near the edges that are mostly ink: remnants of the box's border.
+
+    Fill is measured after closing gaps of up to 6 px along the row / column, so that dashed and dotted
+    rules (common between the boxes of one number) count as lines too.
+    """
     h, w = ink.shape
-    rows = _line_indices(ink.mean(axis=1), band_y, min(14, max(band_y, round(_WIDE_BAND * h))))
-    if rows.size:
-        ink[rows] = 0
-    cols = _line_indices(ink.mean(axis=0), band_x, min(14, max(band_x, round(_WIDE_BAND * w))))
-    if cols.size:
-        ink[:, cols] = 0
+    wide_y = min(14, max(band_y, round(_WIDE_BAND * h)), h // 2)
+    wide_x = min(14, max(band_x, round(_WIDE_BAND * w)), w // 2)
+    along_rows = np.ones((1, 7), np.uint8)
+    along_cols = np.ones((7, 1), np.uint8)
+    for rows in (np.arange(wide_y), np.arange(h - wide_y, h)):
+        strip = cv2.morphologyEx(ink[rows], cv2.MORPH_CLOSE, along_rows, borderType=cv2.BORDER_REPLICATE)
+        fill = cv2.reduce(strip, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / w
+        dist = np.minimum(rows, h - 1 - rows)
+        hit = rows[((dist < band_y) & (fill > _LINE_FILL)) | (fill > _WIDE_LINE_FILL)]
+        if hit.size:
+            ink[hit] = 0
+    for cols in (np.arange(wide_x), np.arange(w - wide_x, w)):
+        strip = cv2.morphologyEx(
+            np.ascontiguousarray(ink[:, cols]), cv2.MORPH_CLOSE, along_cols, borderType=cv2.BORDER_REPLICATE
+        )
+        fill = cv2.reduce(strip, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / h
+        dist = np.minimum(cols, w - 1 - cols)
+        hit = cols[((dist < band_x) & (fill > _LINE_FILL)) | (fill > _WIDE_LINE_FILL)]
+        if hit.size:
+            ink[:, hit] = 0
 
 
 def normalize_cell(crop: np.ndarray) -> NormalizedCell | None:
@@ -124,23 +135,24 @@ def normalize_cell(crop: np.ndarray) -> NormalizedCell | None:
     if h < 10 or w < 10:
         return None
     # paper: a high quantile, as a bold digit can cover half of a small box
-    paper = _percentile_u8(np.cumsum(np.bincount(g.ravel(), minlength=256)), 0.85)
+    paper = _quantile_u8(g, 0.85)
     band_y = min(8, max(3, round(_EDGE_BAND * h)))
     band_x = min(8, max(3, round(_EDGE_BAND * w)))
     inner = g[band_y : h - band_y, band_x : w - band_x]
-    darkest = _percentile_u8(np.cumsum(np.bincount(inner.ravel(), minlength=256)), 0.004)
+    darkest = _quantile_u8(np.ascontiguousarray(inner), 0.004)
     contrast = paper - darkest
     if contrast < MIN_CONTRAST:  # nothing in the box's inside is darker than the paper: empty
         return None
     # hysteresis: ink is what is darker than the paper by 30% of the contrast and connected to
     # something darker by 50%, so faint, blurred strokes stay whole and faint noise stays out
-    weak = (g <= paper - max(0.6 * MIN_CONTRAST, 0.3 * contrast)).astype(np.uint8)
+    weak_t = paper - max(0.6 * MIN_CONTRAST, 0.3 * contrast)
+    strong_t = paper - max(MIN_CONTRAST, 0.5 * contrast)
+    weak = cv2.threshold(g, weak_t, 1, cv2.THRESH_BINARY_INV)[1]
     _clear_ruled_lines(weak, band_y, band_x)
 
     n, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
     if n <= 1:
         return None
-    strong = np.bincount(labels[g <= paper - max(MIN_CONTRAST, 0.5 * contrast)], minlength=n)[1:]
     xs, ys, ws, hs, areas = (stats[1:, i] for i in range(5))
     min_area = max(4.0, 0.0012 * h * w)
     # pieces of border: within an edge band and either touching the edge or thin and long along it
@@ -151,7 +163,12 @@ def normalize_cell(crop: np.ndarray) -> NormalizedCell | None:
     border = (in_lr & (touch_lr | ((ws <= 5) & (hs >= 3 * ws)))) | (in_tb & (touch_tb | ((hs <= 5) & (ws >= 3 * hs))))
     # touching an edge, thin and long along it: a border line that reaches further in
     border |= (touch_lr & (ws <= band_x + 2) & (hs >= 3 * ws)) | (touch_tb & (hs <= band_y + 2) & (ws >= 3 * hs))
-    keep = (areas >= min_area) & (strong > 0) & ~border
+    keep = (areas >= min_area) & ~border
+    for i in np.nonzero(keep)[0]:  # a weak component with no strong pixel is noise
+        x, y = int(xs[i]), int(ys[i])
+        comp = (labels[y : y + hs[i], x : x + ws[i]] == i + 1).astype(np.uint8)
+        if cv2.minMaxLoc(g[y : y + hs[i], x : x + ws[i]], comp)[0] > strong_t:
+            keep[i] = False
     if not keep.any():
         return None
     keep &= areas >= 0.1 * areas[keep].max()  # specks beside the digit
@@ -165,10 +182,15 @@ def normalize_cell(crop: np.ndarray) -> NormalizedCell | None:
         return None
 
     lab = labels[y0:y1, x0:x1]
-    mask = np.isin(lab, ids).astype(np.uint8) if ids.size > 1 else (lab == ids[0]).astype(np.uint8)
-    sub = g[y0:y1, x0:x1].astype(np.float32)
-    ink_level = float(np.median(sub[mask > 0]))
-    dark = np.clip((paper - sub) / max(paper - ink_level, 1.0), 0.0, 1.0)
+    if ids.size == 1:
+        mask = (lab == ids[0]).astype(np.uint8)
+    else:
+        lut = np.zeros(n, np.uint8)
+        lut[ids] = 1
+        mask = lut[lab]
+    sub_u8 = np.ascontiguousarray(g[y0:y1, x0:x1])
+    ink_level = _quantile_u8(sub_u8, 0.5, mask)
+    dark = np.clip((paper - sub_u8.astype(np.float32)) * (1.0 / max(paper - ink_level, 1)), 0.0, 1.0)
     # keep the anti-aliased rim of the kept strokes, nothing of what was removed
     soft = dark * cv2.dilate(mask, np.ones((3, 3), np.uint8)).astype(np.float32)
 
@@ -199,8 +221,9 @@ def preprocess_cell(crop: np.ndarray) -> np.ndarray | None:
     ``crop`` is a grayscale uint8 crop (0 = black ink) of one 1-character box, possibly with remnants of
     the box's ruled border at its edges.  The ink is thresholded with hysteresis relative to the contrast
     between the paper and the darkest ink inside the box (at least MIN_CONTRAST grey levels), ruled lines
-    and pieces of border in the edge bands and specks are removed, and the rest is scaled so its longer side is 20 px and placed in a 28×28 float32 image
-    (0 = paper, 1 = ink) centred by mass.  Returns None when the box is empty (no significant ink).
+    and pieces of border in the edge bands and specks are removed, and the rest is scaled so its longer
+    side is 20 px and placed in a 28×28 float32 image (0 = paper, 1 = ink) centred by mass.
+    Returns None when the box is empty (no significant ink).
     """
     cell = normalize_cell(crop)
     return None if cell is None else cell.image
@@ -280,42 +303,67 @@ def cell_features(cells: Sequence[NormalizedCell]) -> np.ndarray:
     return out
 
 
-class DigitClassifier:
-    """An MLP over :func:`cell_features`, with weights from a ``.npz`` file (see module docstring)."""
+@dataclass(frozen=True)
+class MLP:
+    """One fully connected ReLU network: ``weights[i]`` is (inputs × outputs), the last layer linear."""
 
-    def __init__(
-        self,
-        weights: Sequence[np.ndarray],
-        biases: Sequence[np.ndarray],
-        mean: np.ndarray,
-        scale: np.ndarray,
-        temperature: float = 1.0,
-    ) -> None:
-        if len(weights) != len(biases) or not weights:
-            raise ValueError("need as many bias vectors as weight matrices")
-        self.weights = [np.asarray(w, np.float32) for w in weights]
-        self.biases = [np.asarray(b, np.float32) for b in biases]
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+
+    def logits(self, a: np.ndarray) -> np.ndarray:
+        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
+            a = np.maximum(a @ w + b, 0.0)
+        return np.asarray(a @ self.weights[-1] + self.biases[-1], np.float32)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True), np.float32)
+
+
+class DigitClassifier:
+    """An ensemble of small MLPs over :func:`cell_features`; probabilities are the mean of the members'
+    temperature-scaled softmax outputs.  Weights come from a ``.npz`` file (see module docstring)."""
+
+    def __init__(self, members: Sequence[MLP], mean: np.ndarray, scale: np.ndarray, temperature: float = 1.0) -> None:
+        if not members:
+            raise ValueError("need at least one MLP")
+        self.members = [
+            MLP(
+                tuple(np.asarray(w, np.float32) for w in m.weights),
+                tuple(np.asarray(b, np.float32) for b in m.biases),
+            )
+            for m in members
+        ]
+        for m in self.members:
+            if len(m.weights) != len(m.biases) or not m.weights:
+                raise ValueError("need as many bias vectors as weight matrices")
+            if m.weights[-1].shape[1] != len(CLASSES):
+                raise ValueError(f"model has {m.weights[-1].shape[1]} outputs, expected {len(CLASSES)}")
+            if m.weights[0].shape[0] != N_FEATURES:
+                raise ValueError(f"model takes {m.weights[0].shape[0]} features, expected {N_FEATURES}")
         self.mean = np.asarray(mean, np.float32)
         self.scale = np.asarray(scale, np.float32)
         self.temperature = float(temperature)
-        if self.weights[-1].shape[1] != len(CLASSES):
-            raise ValueError(f"model has {self.weights[-1].shape[1]} outputs, expected {len(CLASSES)}")
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> DigitClassifier:
         """Load a model saved by :meth:`save` (default: the shipped ``extractors/models/digits.npz``)."""
         with np.load(Path(path) if path is not None else DEFAULT_MODEL_PATH, allow_pickle=False) as z:
-            fmt = str(z["format"])
+            fmt = str(z["format"]) if "format" in z.files else "?"
             if fmt != MODEL_FORMAT:
                 raise ValueError(f"unknown digit model format {fmt!r} (expected {MODEL_FORMAT!r})")
-            n_layers = int(z["n_layers"])
-            return cls(
-                weights=[z[f"W{i}"] for i in range(n_layers)],
-                biases=[z[f"b{i}"] for i in range(n_layers)],
-                mean=z["mean"],
-                scale=z["scale"],
-                temperature=float(z["temperature"]),
-            )
+            members = []
+            for k in range(int(z["n_members"])):
+                n_layers = int(z[f"m{k}_n_layers"])
+                members.append(
+                    MLP(
+                        tuple(z[f"m{k}_W{i}"] for i in range(n_layers)),
+                        tuple(z[f"m{k}_b{i}"] for i in range(n_layers)),
+                    )
+                )
+            return cls(members, mean=z["mean"], scale=z["scale"], temperature=float(z["temperature"]))
 
     @classmethod
     @functools.cache
@@ -327,31 +375,29 @@ class DigitClassifier:
         """Write the model as a plain ``.npz`` (weights as float16, the rest float32); ``meta`` as strings."""
         arrays: dict[str, np.ndarray] = {
             "format": np.array(MODEL_FORMAT),
-            "n_layers": np.array(len(self.weights)),
+            "n_members": np.array(len(self.members)),
             "mean": self.mean,
             "scale": self.scale,
             "temperature": np.array(self.temperature, np.float32),
         }
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            arrays[f"W{i}"] = w.astype(np.float16)
-            arrays[f"b{i}"] = b.astype(np.float32)
-        for k, v in meta.items():
-            arrays[f"meta_{k}"] = np.array(v)
+        for k, m in enumerate(self.members):
+            arrays[f"m{k}_n_layers"] = np.array(len(m.weights))
+            for i, (w, b) in enumerate(zip(m.weights, m.biases, strict=True)):
+                arrays[f"m{k}_W{i}"] = w.astype(np.float16)
+                arrays[f"m{k}_b{i}"] = b.astype(np.float32)
+        for key, v in meta.items():
+            arrays[f"meta_{key}"] = np.array(v)
         np.savez_compressed(Path(path), **arrays)  # type: ignore[arg-type]
 
-    def logits(self, features: np.ndarray) -> np.ndarray:
-        """Uncalibrated output scores for feature rows (n × 11)."""
+    def member_logits(self, features: np.ndarray) -> list[np.ndarray]:
+        """Each member's uncalibrated output scores for feature rows (n × 11 each)."""
         a = (np.asarray(features, np.float32) - self.mean) / self.scale
-        for w, b in zip(self.weights[:-1], self.biases[:-1], strict=True):
-            a = np.maximum(a @ w + b, 0.0)
-        return np.asarray(a @ self.weights[-1] + self.biases[-1], np.float32)
+        return [m.logits(a) for m in self.members]
 
     def proba(self, features: np.ndarray) -> np.ndarray:
         """Calibrated class probabilities (n × 11: "0".."9", empty) for feature rows."""
-        z = self.logits(features) / self.temperature
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return np.asarray(e / e.sum(axis=1, keepdims=True), np.float32)
+        probs = [_softmax(z / self.temperature) for z in self.member_logits(features)]
+        return np.asarray(np.mean(probs, axis=0), np.float32)
 
     def predict_cells(self, cells: Sequence[NormalizedCell | None]) -> list[DigitPrediction]:
         """Predictions for already normalised cells (None = empty by the cleaning rule)."""

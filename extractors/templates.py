@@ -15,7 +15,9 @@ For every form this module renders the blank page once (``fixtures.render.render
 
 Everything is cached in-process (a dict keyed like the disk cache) and, optionally, on disk under
 ``<settings.data_dir>/cache/templates`` keyed by form id, form version, a hash of the form
-definition and :data:`FEATURES_VERSION`, so rendering five templates is never paid per page.
+definition and :data:`FEATURES_VERSION`, so rendering five templates is never paid per page
+(set ``JIMU_TEMPLATE_DISK_CACHE=0`` to keep it in memory only).  Template arrays are shared
+and read-only.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import cv2
@@ -64,14 +67,10 @@ class Template:
     patches: NDArray[np.float64]  # N×2 (x, y) centres in template px of refinement windows
     mark_centres: NDArray[np.float64]  # 4×2 (x, y): TL, TR, BL, BR, template px
 
-    @property
+    @cached_property
     def forbidden(self) -> B:
         """Coarse pixels where a page of this form has no ink (white, and nobody writes there)."""
-        f = self.__dict__.get("_forbidden")
-        if f is None:
-            f = ~self.tolerated
-            object.__setattr__(self, "_forbidden", f)
-        return f
+        return ~self.tolerated
 
     @property
     def size(self) -> tuple[int, int]:
@@ -171,8 +170,7 @@ def _select_patches(image: U8, tolerated_entry: B, marks: NDArray[np.float64]) -
     """Centres of windows with strong 2-D structure (corners, crossings), spread over the page."""
     f = 4  # work at 75 dpi
     small = cv2.resize(image, (image.shape[1] // f, image.shape[0] // f), interpolation=cv2.INTER_AREA)
-    d = 1.0 - small.astype(np.float32) / 255.0
-    d = cv2.GaussianBlur(d, (0, 0), 1.0)
+    d = np.asarray(cv2.GaussianBlur(1.0 - small.astype(np.float32) / 255.0, (0, 0), 1.0), dtype=np.float32)
     gx = cv2.Sobel(d, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(d, cv2.CV_32F, 0, 1, ksize=3)
     win = (PATCH_PX // f, PATCH_PX // f)
@@ -276,6 +274,9 @@ def _save_disk(path: Path, t: Template) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(buf.getvalue())
         os.replace(tmp, path)
+        for old in path.parent.glob(f"{t.form_id}-v*.npz"):  # older versions of this form's template
+            if old != path and old.name.split("-v")[0] == t.form_id:
+                old.unlink(missing_ok=True)
     except OSError:
         pass  # a read-only data dir only costs a re-render next time
 
@@ -319,9 +320,13 @@ def _forms() -> dict[str, FormDefinition]:
 
 
 def all_templates(form_ids: list[str] | None = None) -> list[Template]:
+    """Templates of the given installed forms (default: all). An unknown id is a FormSchemaError."""
     forms = _forms()
-    ids = list(forms) if form_ids is None else form_ids
-    return [get_template(forms[i]) for i in ids]
+    if form_ids is None:
+        return [get_template(f) for f in forms.values()]
+    from forms_schema import get_form
+
+    return [get_template(get_form(i)) for i in form_ids]
 
 
 def clear_caches() -> None:

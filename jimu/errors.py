@@ -130,3 +130,9 @@ class QueueNotConfirmedError(QueueError):
         "Check that the queue exists with the expected arguments (durable, x-dead-letter-exchange); "
         "the record stays in the outbox and the relay retries it."
     )
+
+
+class InvalidMessageError(QueueError):
+    """A record message does not match jimu/schemas/record-message.schema.json (a bug, never the operator's)."""
+
+    default_hint = "This is a bug in the record builder; the document stays in its state and nothing is published."

@@ -49,8 +49,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from extractors.digit_classifier import (  # noqa: E402
-    CLASSES,
     EMPTY_INDEX,
+    MLP,
+    RULE_EMPTY_PROBABILITY,
     DigitClassifier,
     NormalizedCell,
     cell_features,
@@ -243,8 +244,12 @@ def _elastic(rng: np.random.Generator, g: np.ndarray, alpha: float) -> np.ndarra
     return cv2.remap(g, gx + dx * norm, gy + dy * norm, cv2.INTER_LINEAR, borderValue=0)
 
 
+def _n_parts(g: np.ndarray) -> int:
+    return int(cv2.connectedComponents((g > 0.5).astype(np.uint8), connectivity=8)[0])
+
+
 def _stroke(rng: np.random.Generator, g: np.ndarray) -> np.ndarray:
-    """Thicken or thin the strokes of a high-resolution glyph."""
+    """Thicken or thin the strokes of a high-resolution glyph (thinning only where no stroke breaks)."""
     scale = max(g.shape) / 110.0
     r = rng.random()
     if r < 0.3:
@@ -254,13 +259,15 @@ def _stroke(rng: np.random.Generator, g: np.ndarray) -> np.ndarray:
     if r < 0.5:
         k = max(1, round(rng.uniform(1, 3.5) * scale))
         e = cv2.erode(g, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
-        if float(e.sum()) > 0.45 * float(g.sum()):
+        if float(e.sum()) > 0.5 * float(g.sum()) and _n_parts(e) == _n_parts(g):
             return e
     return g
 
 
-def _digit_layer(rng: np.random.Generator, glyph: np.ndarray, H: int, W: int, hand: bool) -> np.ndarray:
-    """Ink coverage (0..1) of an augmented glyph placed in an H×W box."""
+def _digit_layer(
+    rng: np.random.Generator, glyph: np.ndarray, H: int, W: int, hand: bool, sizes: tuple[float, float]
+) -> np.ndarray:
+    """Ink coverage (0..1) of an augmented glyph placed in an H×W box, ``sizes`` of its height."""
     g = _stroke(rng, glyph)
     if rng.random() < (0.6 if hand else 0.2):
         g = np.pad(g, 6)
@@ -271,7 +278,7 @@ def _digit_layer(rng: np.random.Generator, glyph: np.ndarray, H: int, W: int, ha
     else:
         g = g[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     gh, gw = g.shape
-    th = rng.uniform(0.45, 0.88) * H
+    th = rng.uniform(*sizes) * H
     tw = th * gw / gh * rng.uniform(0.85, 1.18)
     if tw > 0.9 * W:
         th, tw = th * 0.9 * W / tw, 0.9 * W
@@ -324,7 +331,13 @@ def _border_layer(rng: np.random.Generator, H: int, W: int, empty: bool) -> np.n
     return cov
 
 
-def render_cell(rng: np.random.Generator, glyph: np.ndarray | None, hand: bool) -> np.ndarray:
+EVAL_SIZES = (0.45, 0.88)  # digit height / box height: production is 50–85%
+TRAIN_SIZES = (0.35, 0.95)  # trained a little wider
+
+
+def render_cell(
+    rng: np.random.Generator, glyph: np.ndarray | None, hand: bool, sizes: tuple[float, float] = EVAL_SIZES
+) -> np.ndarray:
     """A synthetic grayscale box crop (uint8, 0 = ink) holding ``glyph`` (None: an empty box)."""
     W = int(rng.integers(54, 87))
     H = int(np.clip(W * rng.uniform(1.0, 1.5), 64, 110))
@@ -332,7 +345,7 @@ def render_cell(rng: np.random.Generator, glyph: np.ndarray | None, hand: bool) 
     ink = rng.uniform(0, 140) if hand and rng.random() < 0.5 else rng.uniform(0, 70)
     img: np.ndarray = np.full((H, W), paper, np.float32)
     if glyph is not None:
-        img -= (paper - ink) * _digit_layer(rng, glyph, H, W, hand)
+        img -= (paper - ink) * _digit_layer(rng, glyph, H, W, hand, sizes)
     border = _border_layer(rng, H, W, glyph is None)
     line_ink = rng.uniform(0, 150)
     img = np.minimum(img, paper - (paper - line_ink) * border)
@@ -368,8 +381,10 @@ class Source:
     pools: list[tuple[str, list[list[np.ndarray]]]]  # kind, glyphs per digit
 
 
-def _sample_set(args: tuple[int, int, Source | None, int]) -> tuple[list[NormalizedCell | None], np.ndarray]:
-    seed, set_id, source, n = args
+def _sample_set(
+    args: tuple[int, int, Source | None, int, tuple[float, float]],
+) -> tuple[list[NormalizedCell | None], np.ndarray]:
+    seed, set_id, source, n, sizes = args
     cells: list[NormalizedCell | None] = []
     labels = np.empty(n, np.int64)
     for i in range(n):
@@ -381,17 +396,24 @@ def _sample_set(args: tuple[int, int, Source | None, int]) -> tuple[list[Normali
             d = i % 10
             kind, pool = source.pools[int(rng.integers(len(source.pools)))]
             variants = pool[d]
-            crop = render_cell(rng, variants[int(rng.integers(len(variants)))], hand=kind == "hand")
+            crop = render_cell(rng, variants[int(rng.integers(len(variants)))], kind == "hand", sizes)
             labels[i] = d
         cells.append(normalize_cell(crop))
     return cells, labels
 
 
 def make_set(
-    seed: int, set_id: int, source: Source | None, n: int, pool: ProcessPoolExecutor | None
+    seed: int,
+    set_id: int,
+    source: Source | None,
+    n: int,
+    pool: ProcessPoolExecutor | None,
+    sizes: tuple[float, float] = EVAL_SIZES,
 ) -> tuple[list[NormalizedCell | None], np.ndarray]:
     chunk = 2000
-    jobs = [(seed, set_id * 1000 + k, source, min(chunk, n - k * chunk)) for k in range((n + chunk - 1) // chunk)]
+    jobs = [
+        (seed, set_id * 1000 + k, source, min(chunk, n - k * chunk), sizes) for k in range((n + chunk - 1) // chunk)
+    ]
     results: Iterable[tuple[list[NormalizedCell | None], np.ndarray]] = (
         pool.map(_sample_set, jobs) if pool is not None else map(_sample_set, jobs)
     )
@@ -411,20 +433,44 @@ def group_pools(
 
 
 # ------------------------------------------------------------------------------------------- training
-def features_and_labels(cells: list[NormalizedCell | None], labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    keep = [i for i, c in enumerate(cells) if c is not None]
-    return cell_features([c for c in cells if c is not None]), labels[keep]
+_TRAINING_MARK = "# " + "-" * 91 + " training"
 
 
-def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+@dataclass
+class FeatureSet:
+    """Feature rows of the cells that survived cleaning; ``labels`` and ``present`` cover all renders."""
+
+    name: str
+    x: np.ndarray  # features of the present cells
+    labels: np.ndarray  # class index per render (EMPTY_INDEX for empty boxes)
+    present: np.ndarray  # bool per render: preprocess_cell found ink
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.labels[self.present]
+
+
+def to_features(name: str, cells: list[NormalizedCell | None], labels: np.ndarray) -> FeatureSet:
+    present = np.array([c is not None for c in cells], bool)
+    return FeatureSet(name, cell_features([c for c in cells if c is not None]), labels, present)
+
+
+def ensemble_proba(member_logits: list[np.ndarray], t: float) -> np.ndarray:
+    out = np.zeros_like(member_logits[0])
+    for z in member_logits:
+        z = z / t
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        out += z / z.sum(axis=1, keepdims=True)
+    return out / len(member_logits)
+
+
+def fit_temperature(member_logits: list[np.ndarray], y: np.ndarray) -> float:
     def nll(t: float) -> float:
-        z = logits / t
-        z = z - z.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(z).sum(axis=1))
-        return float((lse - z[np.arange(len(y)), y]).mean())
+        p = ensemble_proba(member_logits, t)
+        return float(-np.log(np.maximum(p[np.arange(len(y)), y], 1e-12)).mean())
 
-    lo, hi = np.log(0.3), np.log(5.0)
-    for _ in range(60):  # golden-section search on log T
+    lo, hi = np.log(0.3), np.log(8.0)
+    for _ in range(40):  # golden-section search on log T
         a = hi - (hi - lo) / 1.618
         b = lo + (hi - lo) / 1.618
         if nll(float(np.exp(a))) < nll(float(np.exp(b))):
@@ -434,52 +480,37 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp((lo + hi) / 2))
 
 
-def evaluate(clf: DigitClassifier, cells: list[NormalizedCell | None], labels: np.ndarray) -> dict[str, float]:
-    preds = clf.predict_cells(cells)
-    y = [CLASSES[i] for i in labels]
-    ok = np.array([p.digit == t for p, t in zip(preds, y, strict=True)])
-    prob = np.array([p.probability for p in preds])
+def evaluate(clf: DigitClassifier, fs: FeatureSet) -> dict[str, float]:
+    """Accuracy of the readings, as predict() would give them (a cell cleaned away reads as empty)."""
+    n = fs.labels.size
+    pred = np.full(n, EMPTY_INDEX)
+    prob = np.full(n, RULE_EMPTY_PROBABILITY)
+    if fs.x.shape[0]:
+        p = clf.proba(fs.x)
+        pred[fs.present] = p.argmax(axis=1)
+        prob[fs.present] = p.max(axis=1)
+    ok = pred == fs.labels
     hi = prob >= 0.99
-    # expected calibration error over 10 bins of the reported probability
-    bins = np.minimum((prob * 10).astype(int), 9)
-    ece = sum(
-        abs(ok[bins == b].mean() - prob[bins == b].mean()) * (bins == b).mean() for b in range(10) if (bins == b).any()
-    )
+    bins = np.minimum((prob * 10).astype(int), 9)  # expected calibration error over 10 bins
+    ece = sum(abs(ok[bins == b].mean() - prob[bins == b].mean()) * (bins == b).mean() for b in np.unique(bins))
     return {
-        "n": float(len(y)),
+        "n": float(n),
         "acc": float(ok.mean()),
         "acc_hi": float(ok[hi].mean()) if hi.any() else float("nan"),
         "frac_hi": float(hi.mean()),
         "errors_hi": float((~ok[hi]).sum()),
         "ece": float(ece),
-        "lost": float(sum(1 for c, t in zip(cells, y, strict=True) if c is None and t is not None)),
+        "lost": float((~fs.present & (fs.labels != EMPTY_INDEX)).sum()),
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--fonts", choices=("base", "extended"), default="extended")
-    ap.add_argument("--out", type=Path, default=ROOT / "extractors" / "models" / "digits.npz")
-    ap.add_argument("--seed", type=int, default=20240601)
-    ap.add_argument("--jobs", type=int, default=1, help="processes for rendering (the machine is shared)")
-    ap.add_argument("--per-class", type=int, default=6000, help="training renders per digit")
-    ap.add_argument("--hidden", default="256,128")
-    ap.add_argument("--epochs", type=int, default=40)
-    ap.add_argument("--eval-per-class", type=int, default=300)
-    args = ap.parse_args()
-
-    from sklearn.neural_network import MLPClassifier
-    from threadpoolctl import threadpool_limits
-
-    t0 = time.time()
-
-    def log(msg: str) -> None:
-        print(f"[{time.time() - t0:6.1f}s] {msg}", flush=True)
-
+def build_sets(
+    args: argparse.Namespace, log: Callable[[str], None]
+) -> tuple[FeatureSet, FeatureSet, list[FeatureSet], list[str]]:
+    """Render and featurise the training, validation and evaluation sets."""
     log(f"fonts ({args.fonts}):")
     groups = load_groups(args.fonts, log)
     skd = sklearn_digit_glyphs(args.seed)
-    sk_pool = [("hand", skd["train"])]
     train_print = group_pools(groups, "train", "print")
     train_hand = group_pools(groups, "train", "hand")
     n = args.per_class * 10
@@ -488,23 +519,17 @@ def main() -> None:
     # training mix: printed fonts, handwriting-style fonts (if any), sklearn digits, empty boxes
     parts: list[tuple[str, Source | None, int]] = []
     if train_hand:
-        parts += [
-            ("print", Source("print", train_print), int(n * 0.5)),
-            ("hand", Source("hand", train_hand), int(n * 0.3)),
-        ]
+        parts += [("print", Source("print", train_print), n // 2), ("hand", Source("hand", train_hand), n * 3 // 10)]
     else:
-        parts += [("print", Source("print", train_print), int(n * 0.8))]
-    parts += [("sklearn", Source("sklearn", sk_pool), int(n * 0.2)), ("empty", None, int(n * 0.15))]
-    xs, ys = [], []
+        parts += [("print", Source("print", train_print), n * 8 // 10)]
+    parts += [("sklearn", Source("sklearn", [("hand", skd["train"])]), n // 5), ("empty", None, n * 3 // 20)]
+    train: list[FeatureSet] = []
     for k, (name, src, m) in enumerate(parts):
-        cells, lab = make_set(args.seed, 10 + k, src, m, pool)
-        x, y = features_and_labels(cells, lab)
-        xs.append(x)
-        ys.append(y)
-        log(f"train set {name:8s}: {m} renders, {len(y)} with ink")
-    x_train, y_train = np.concatenate(xs), np.concatenate(ys)
+        train.append(to_features(name, *make_set(args.seed, 10 + k, src, m, pool, TRAIN_SIZES)))
+        log(f"train set {name:8s}: {m} renders, {int(train[-1].present.sum())} with ink")
 
-    # validation (temperature): seen fonts' fresh renders + calibration fonts + sklearn val + empties
+    # validation (for the temperature): fresh renders of the training fonts, fonts kept for calibration
+    # only, scikit-learn's validation split and empty boxes
     val_parts: list[tuple[Source | None, int]] = [
         (Source("print", train_print), 1500),
         (Source("sklearn-val", [("hand", skd["val"])]), 1500),
@@ -515,48 +540,15 @@ def main() -> None:
     calib = group_pools(groups, "calibration")
     if calib:
         val_parts.append((Source("calibration", calib), 2000))
-    xv, yv = [], []
-    for k, (src, m) in enumerate(val_parts):
-        x, y = features_and_labels(*make_set(args.seed, 40 + k, src, m, pool))
-        xv.append(x)
-        yv.append(y)
-    x_val, y_val = np.concatenate(xv), np.concatenate(yv)
-    log(f"features: train {x_train.shape}, val {x_val.shape}")
+    val = [
+        to_features("val", *make_set(args.seed, 40 + k, src, m, pool, TRAIN_SIZES))
+        for k, (src, m) in enumerate(val_parts)
+    ]
 
-    mean = x_train.mean(axis=0)
-    scale = x_train.std(axis=0) + 1e-3
-    hidden = tuple(int(h) for h in args.hidden.split(","))
-    mlp = MLPClassifier(
-        hidden_layer_sizes=hidden,
-        alpha=1e-4,
-        batch_size=256,
-        learning_rate_init=1e-3,
-        max_iter=args.epochs,
-        n_iter_no_change=args.epochs,
-        tol=0.0,
-        random_state=args.seed,
-        shuffle=True,
-    )
-    with threadpool_limits(limits=max(1, args.jobs)):
-        import warnings
-
-        from sklearn.exceptions import ConvergenceWarning
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            mlp.fit((x_train - mean) / scale, y_train)
-    log(f"MLP {hidden} trained, final loss {mlp.loss_:.4f}")
-    clf = DigitClassifier(list(mlp.coefs_), list(mlp.intercepts_), mean, scale)
-    # round the weights as they will be stored (float16) before calibrating
-    clf = DigitClassifier([w.astype(np.float16).astype(np.float32) for w in clf.weights], clf.biases, mean, scale)
-    clf.temperature = fit_temperature(clf.logits(x_val), y_val)
-    val_acc = float((clf.logits(x_val).argmax(axis=1) == y_val).mean())
-    log(f"temperature {clf.temperature:.3f} (validation accuracy {val_acc:.4f})")
-
-    # evaluation sets, never trained on
+    # evaluation sets, never trained on, with the production size range
     m = args.eval_per_class * 10
     evals: list[tuple[str, Source | None, int]] = [
-        ("print fonts, seen faces, fresh renders", Source("p", train_print), m),
+        ("print fonts, seen faces, fresh renders", Source("p", train_print), m)
     ]
     if train_hand:
         evals.append(("hand-style fonts, seen, fresh renders", Source("h", train_hand), m))
@@ -566,33 +558,147 @@ def main() -> None:
     n_sk = 3 * sum(len(v) for v in skd["test"])
     evals.append(("sklearn digits test split (x3 aug)", Source("sk", [("hand", skd["test"])]), n_sk))
     evals.append(("empty boxes (border remnants, noise)", None, m))
-    rows = []
-    for k, (name, src, cnt) in enumerate(evals):
-        cells, lab = make_set(args.seed, 60 + k, src, cnt, pool)
-        rows.append((name, evaluate(clf, cells, lab)))
+    tests = [
+        to_features(name, *make_set(args.seed, 60 + k, src, cnt, pool)) for k, (name, src, cnt) in enumerate(evals)
+    ]
     if pool is not None:
         pool.shutdown()
+    log(f"evaluation sets rendered: {', '.join(f'{t.name} ({t.labels.size})' for t in tests)}")
+    return merge("train", train), merge("val", val), tests, [g.name for g in groups if g.role == "train"]
+
+
+def merge(name: str, sets: list[FeatureSet]) -> FeatureSet:
+    return FeatureSet(
+        name,
+        np.concatenate([s.x for s in sets]),
+        np.concatenate([s.labels for s in sets]),
+        np.concatenate([s.present for s in sets]),
+    )
+
+
+def cache_key(args: argparse.Namespace) -> str:
+    """What the rendered sets depend on: the options, and the code that renders and cleans."""
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(Path(__file__).read_text().split(_TRAINING_MARK)[0].encode())  # the rendering code
+    h.update(Path(ROOT / "extractors" / "digit_classifier.py").read_bytes())
+    h.update(f"{args.fonts} {args.seed} {args.per_class} {args.eval_per_class}".encode())
+    return h.hexdigest()[:16]
+
+
+def save_sets(
+    path: Path, key: str, train: FeatureSet, val: FeatureSet, tests: list[FeatureSet], fonts: list[str]
+) -> None:
+    arrays: dict[str, np.ndarray] = {"key": np.array(key), "fonts": np.array(",".join(fonts))}
+    for i, fs in enumerate([train, val, *tests]):
+        arrays.update(
+            {f"s{i}_name": np.array(fs.name), f"s{i}_x": fs.x, f"s{i}_labels": fs.labels, f"s{i}_present": fs.present}
+        )
+    np.savez(path, **arrays)  # type: ignore[arg-type]
+
+
+def load_sets(path: Path, key: str) -> tuple[FeatureSet, FeatureSet, list[FeatureSet], list[str]] | None:
+    if not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as z:
+        if str(z["key"]) != key:
+            return None
+        sets = []
+        i = 0
+        while f"s{i}_name" in z.files:
+            sets.append(FeatureSet(str(z[f"s{i}_name"]), z[f"s{i}_x"], z[f"s{i}_labels"], z[f"s{i}_present"]))
+            i += 1
+        return sets[0], sets[1], sets[2:], str(z["fonts"]).split(",")
+
+
+def train_members(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, log: Callable[[str], None]) -> list[MLP]:
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits
+
+    hidden = tuple(int(h) for h in args.hidden.split(","))
+    members = []
+    for k in range(args.members):
+        mlp = MLPClassifier(
+            hidden_layer_sizes=hidden,
+            alpha=args.alpha,
+            batch_size=256,
+            learning_rate_init=1e-3,
+            max_iter=args.epochs,
+            n_iter_no_change=args.epochs,
+            tol=0.0,
+            random_state=args.seed + k,
+            shuffle=True,
+        )
+        with threadpool_limits(limits=max(1, args.jobs)), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            mlp.fit(x, y)
+        # rounded as they will be stored (float16) before the temperature is fitted
+        members.append(MLP(tuple(w.astype(np.float16).astype(np.float32) for w in mlp.coefs_), tuple(mlp.intercepts_)))
+        log(f"MLP {k + 1}/{args.members} {hidden} trained, final loss {mlp.loss_:.4f}")
+    return members
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fonts", choices=("base", "extended"), default="extended")
+    ap.add_argument("--out", type=Path, default=ROOT / "extractors" / "models" / "digits.npz")
+    ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--jobs", type=int, default=1, help="processes for rendering (the machine is shared)")
+    ap.add_argument("--per-class", type=int, default=6000, help="training renders per digit")
+    ap.add_argument("--eval-per-class", type=int, default=300)
+    ap.add_argument("--hidden", default="256,128")
+    ap.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--members", type=int, default=3, help="MLPs in the ensemble")
+    ap.add_argument("--cache", type=Path, help="keep the rendered feature sets here and reuse them")
+    args = ap.parse_args()
+
+    t0 = time.time()
+
+    def log(msg: str) -> None:
+        print(f"[{time.time() - t0:6.1f}s] {msg}", flush=True)
+
+    key = cache_key(args)
+    loaded = load_sets(args.cache, key) if args.cache else None
+    if loaded is not None:
+        log(f"rendered sets loaded from {args.cache}")
+        train, val, tests, trained_on = loaded
+    else:
+        train, val, tests, trained_on = build_sets(args, log)
+        if args.cache:
+            save_sets(args.cache, key, train, val, tests, trained_on)
+    log(f"features: train {train.x.shape}, validation {val.x.shape}")
+
+    mean = train.x.mean(axis=0)
+    scale = train.x.std(axis=0) + 1e-3
+    members = train_members((train.x - mean) / scale, train.y, args, log)
+    clf = DigitClassifier(members, mean, scale)
+    clf.temperature = fit_temperature(clf.member_logits(val.x), val.y)
+    val_acc = float((clf.proba(val.x).argmax(axis=1) == val.y).mean())
+    log(f"temperature {clf.temperature:.3f} (validation accuracy {val_acc:.4f})")
 
     print()
-    print(
-        f"{'source':42s} {'n':>6s} {'acc':>8s} {'acc@p>=.99':>11s} {'frac p>=.99':>12s} {'err@.99':>8s}"
-        f" {'ECE':>6s} {'lost':>5s}"
-    )
-    for name, r in rows:
+    head = f"{'source':42s} {'n':>6s} {'acc':>8s} {'acc@p>=.99':>11s} {'frac p>=.99':>12s} {'err@.99':>8s}"
+    print(head + f" {'ECE':>6s} {'lost':>5s}")
+    for fs in tests:
+        r = evaluate(clf, fs)
         print(
-            f"{name:42s} {int(r['n']):6d} {r['acc']:8.4f} {r['acc_hi']:11.4f} {r['frac_hi']:12.3f}"
+            f"{fs.name:42s} {int(r['n']):6d} {r['acc']:8.4f} {r['acc_hi']:11.4f} {r['frac_hi']:12.3f}"
             f" {int(r['errors_hi']):8d} {r['ece']:6.3f} {int(r['lost']):5d}"
         )
     print()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    trained_on = ",".join(g.name for g in groups if g.role == "train")
     clf.save(
         args.out,
         fonts=args.fonts,
-        trained_on=trained_on,
+        trained_on=",".join(trained_on),
         seed=str(args.seed),
         hidden=args.hidden,
-        trained=time.strftime("%Y-%m-%d"),
+        members=str(args.members),
     )
     log(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KiB)")
 

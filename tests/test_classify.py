@@ -18,10 +18,13 @@ from fixtures.fonts import font_path
 from fixtures.render import render_png
 from fixtures.scan import simulate_scan
 from jimu.errors import UnknownFormError
-from tests.test_register import FORM_IDS, TEMPLATE_SIZE, corpus_scan, form, warp_scan
+from tests.test_register import FORM_IDS, TEMPLATE_SIZE, corpus_scan, form
 
 U8 = NDArray[np.uint8]
-KANJI = "市区町村役所住民届出申請書氏名住所生年月日電話番号印鑑登録証明交付介護保険子供医療費助成" "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよ"
+KANJI = (
+    "市区町村役所住民届出申請書氏名住所生年月日電話番号印鑑登録証明交付介護保険子供医療費助成"
+    "あいうえおかきくけこさしすせそたちつてとなにぬねのはひふへほまみむめもやゆよ"
+)
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
@@ -69,8 +72,8 @@ def table_page(rng: random.Random, corner_marks: bool = False) -> Image.Image:
 def photo_page(rng: random.Random) -> Image.Image:
     g = np.random.default_rng(rng.getrandbits(32))
     w, h = TEMPLATE_SIZE
-    base = np.asarray(Image.fromarray((g.random((12, 9)) * 255).astype(np.uint8)).resize((w, h), Image.BICUBIC),
-                      dtype=np.float32)
+    small = Image.fromarray((g.random((12, 9)) * 255).astype(np.uint8))
+    base = np.asarray(small.resize((w, h), Image.Resampling.BICUBIC), dtype=np.float32)
     img = base * 0.8 + 30 + g.normal(0, 15, (h, w)).astype(np.float32)
     im = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
     d = ImageDraw.Draw(im)
@@ -133,8 +136,9 @@ def test_filled_values_do_not_hurt_the_match() -> None:
     fid = "jumin_idou"
     t = get_template(fid)
     blank_d = R.normalised_darkness(to_coarse_gray(np.asarray(t.image)))
-    from fixtures.values import sample_values
     import datetime as dt
+
+    from fixtures.values import sample_values
 
     values = sample_values(form(fid), random.Random(2), dt.date(2026, 11, 20))
     filled = np.asarray(render_png(form(fid), values, dpi=300), dtype=np.uint8)
@@ -147,7 +151,7 @@ def test_filled_values_do_not_hurt_the_match() -> None:
     scribbled = filled_d.copy()
     rng = np.random.default_rng(0)
     forbidden = np.argwhere(t.forbidden)
-    pick = forbidden[rng.choice(len(forbidden), size=len(forbidden) // 5, replace=False)]
+    pick = forbidden[rng.choice(len(forbidden), size=len(forbidden) // 3, replace=False)]
     scribbled[pick[:, 0], pick[:, 1]] = 0.8
     assert {s.form_id: s.score for s in score_all(scribbled, tpl)}[fid] < MIN_SCORE
 
