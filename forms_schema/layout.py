@@ -146,6 +146,7 @@ def leaf_fields(form: FormDefinition) -> list[LeafField]:
                     id=f.id, label=f.label, kind=f.kind, entry=entry_box(f), required=f.required,
                     validators=f.validators, sensitivity=f.sensitivity, cells=f.cells, options=f.options,
                     mark=f.mark, eras=f.eras, vocabulary=f.vocabulary, charset=f.charset, fill=f.fill,
+                    reading_of=f.reading_of,
                 )
             )
             continue
@@ -158,7 +159,7 @@ def leaf_fields(form: FormDefinition) -> list[LeafField]:
                         entry=cell, required=c.required and r == 0, validators=c.validators,
                         sensitivity=c.sensitivity, cells=c.cells, options=c.options, mark=c.mark,
                         eras=c.eras, vocabulary=c.vocabulary, charset=c.charset, fill=c.fill, table=f.id,
-                        row=r,
+                        row=r, reading_of=f"{f.id}[{r}].{c.reading_of}" if c.reading_of else None,
                     )
                 )
     return out

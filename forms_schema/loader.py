@@ -81,6 +81,9 @@ def check_form(form: FormDefinition, source: str) -> None:
             check_leaf_geometry(leaf)
         except LayoutError as e:
             raise FormSchemaError(f"{source}: field '{leaf.id}': {e}") from None
+    for leaf in form.leaf_fields():
+        if leaf.reading_of and leaf.reading_of not in leaf_ids:
+            raise FormSchemaError(f"{source}: field '{leaf.id}': reading_of names unknown field '{leaf.reading_of}'")
     table_ids = {f.id for f in form.fields if f.kind == "table"}
     rule_names = set()
     for r in form.rules:

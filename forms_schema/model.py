@@ -69,6 +69,7 @@ class Column(Strict):
     validators: list[str] = []
     vocabulary: str | None = None
     charset: str | None = None
+    reading_of: str | None = None  # kana column: the column whose name it reads (same row)
     required: bool = False
     sensitivity: Sensitivity = "normal"
     fill: str | None = None
@@ -90,6 +91,7 @@ class FormField(Strict):
     eras: list[str] = list(ERAS)  # date: eras offered
     vocabulary: str | None = None  # text: closed vocabulary to snap to (e.g. relationship)
     charset: str | None = None  # text: characters a person may write (e.g. "0123456789-" for a phone)
+    reading_of: str | None = None  # kana: the field whose name this is the reading of (furigana check)
     rows: int | None = None  # table
     header_h: float = 6.0  # table
     columns: list[Column] = []  # table
@@ -176,6 +178,7 @@ class LeafField(Strict):
     eras: list[str]
     vocabulary: str | None
     charset: str | None
+    reading_of: str | None
     fill: str | None
     table: str | None = None
     row: int | None = None

@@ -108,7 +108,7 @@ def relay(
             if failure is not None:
                 report.failed += 1
                 report.last_error = failure[1]
-                log.warning("outbox relay stopped: %s", failure[1])
+                log.info("outbox relay stopped: %s", failure[1])
                 break
             if len(rows) < batch_size:
                 break

@@ -260,7 +260,7 @@ def test_rescan_is_flagged_not_delivered_twice(factory: sessionmaker[Session], t
     with SqliteQueue(tmp_path / "queue.db") as q:
         first_id, first = process(factory, "paper-scan-1", values_token="paper")
         dup_id, dup = process(factory, "paper-scan-2", values_token="paper")  # other bytes, same values
-        other_id, other = process(factory, "other-paper", values_token="other")
+        _other_id, other = process(factory, "other-paper", values_token="other")
         relay(factory, q)
         assert first is not None and first.queued and dup is None and other is not None and other.queued
         with session_scope(factory) as s:

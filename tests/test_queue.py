@@ -113,7 +113,7 @@ def test_reject_dead_letters(queue: SqliteQueue | AmqpQueue) -> None:
     queue.ack(again[0])
     assert wait_dead(queue, 1) == 1
     if isinstance(queue, SqliteQueue):
-        [(message_id, dead_body, reason)] = queue.dead_letters()
+        [(message_id, dead_body, _reason)] = queue.dead_letters()
     else:
         [dl] = queue.get_dead_letters()
         message_id, dead_body = dl.message_id, dl.body
@@ -162,7 +162,7 @@ def test_sqlite_queue_is_durable_across_reopen(tmp_path: Path) -> None:
         q.publish(mid(1), body(1))
         q.publish(mid(2), body(2))
     with SqliteQueue(path) as q:
-        m1, m2 = q.get(2, timeout_s=0)
+        m1, _m2 = q.get(2, timeout_s=0)
         q.ack(m1)
     with SqliteQueue(path) as q:  # the un-acked one is still there (after its claim expires)
         q.visibility_timeout_s = 0

@@ -380,7 +380,7 @@ def test_audit_masks_restricted_values(factory: sessionmaker[Session]) -> None:
         doc = new_doc(s, b.id, "mask")
         repo.save_fields(s, doc, sample_field_inputs(FORM, "m", status="flagged"))
         repo.correct_field(s, doc, "mynumber", "123456789018", operator="op2")
-        e = [e for e in repo.audit_entries(s, document_id=doc.id) if e.field_id == "mynumber"][0]
+        e = next(e for e in repo.audit_entries(s, document_id=doc.id) if e.field_id == "mynumber")
     assert e.action == "field.correct"
     assert "1234" not in (e.old_value_masked or "") + (e.new_value_masked or "")
     assert e.new_value_masked == "*" * 12

@@ -254,5 +254,8 @@ class AmqpQueue:
 
 
 def _describe(e: BaseException) -> str:
-    text = str(e) or repr(e)
-    return f"{type(e).__name__}: {text}" if text != type(e).__name__ else text
+    name = type(e).__name__
+    text = str(e).strip()
+    if not text or text == name:
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"

@@ -474,8 +474,9 @@ def deliver_record(
     if document.record_version > 0 and document.delivered_key == key:
         message_id = message_id_for(document.record_id, document.record_version)
         published = session.scalar(select(OutboxMessage.published_at).where(OutboxMessage.message_id == message_id))
-        set_document_state(session, document, "delivered" if published is not None else "accepted", actor=actor,
-                           reason="unchanged record; nothing new queued")
+        set_document_state(session, document, "accepted", actor=actor, reason="unchanged record; nothing new queued")
+        if published is not None:
+            set_document_state(session, document, "delivered", actor=actor, reason="this record version was delivered")
         return Delivery(queued=False, message_id=message_id, record_version=document.record_version, unchanged=True)
     version = document.record_version + 1
     now = utcnow()

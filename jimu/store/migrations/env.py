@@ -7,6 +7,8 @@ and finally the Jimu settings (``JIMU_DATABASE_URL``, default SQLite in the data
 
 from __future__ import annotations
 
+from logging.config import fileConfig
+
 from alembic import context
 from sqlalchemy.engine import Connection
 
@@ -14,6 +16,9 @@ from jimu.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+if config.config_file_name is not None and "connection" not in config.attributes:  # the `alembic` command line
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 
 def _url() -> str:

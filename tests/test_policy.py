@@ -1,0 +1,107 @@
+"""The accept/flag policy on hand-made extraction results."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from forms_schema import get_form
+from validators.furigana import agrees
+from validators.policy import FieldInput, Thresholds, decide
+
+TODAY = dt.date(2026, 11, 20)
+T = Thresholds(version="test", by_kind={"text": 0.9, "kana": 0.9, "phone": 0.9, "digits": 0.9, "date": 0.9,
+                                        "choice": 0.9})
+
+INKAN = {
+    "apply_date": "2026-11-20", "address": "千葉市中央区中央三丁目4番5号", "name": "山田太郎", "kana": "ヤマダタロウ",
+    "birth_date": "1975-04-01", "sex": "male", "phone": "0432455111", "method": "honnin",
+    "id_document": "license", "agent_name": None, "agent_phone": None, "agent_address": None,
+}
+
+
+def inputs(values: dict, conf: float = 0.999, **over: FieldInput) -> dict[str, FieldInput]:
+    out = {k: FieldInput(v, conf) for k, v in values.items()}
+    out.update(over)
+    return out
+
+
+def test_clean_document_goes_straight_through() -> None:
+    d = decide(get_form("inkan_toroku"), inputs(INKAN), T, TODAY)
+    assert d.flagged == []
+    assert d.straight_through
+
+
+@pytest.mark.parametrize(
+    ("field", "inp", "reason"),
+    [
+        ("name", FieldInput("山田太郎", 0.3), "low_confidence"),
+        ("phone", FieldInput(None, 0.99), "required_missing"),
+        ("phone", FieldInput("0432455", 0.999), "rule:phone"),
+        ("address", FieldInput("千葉市中央区存在しない町1番", 0.999), "rule:chiba_address"),
+        ("sex", FieldInput("male", 0.4, problem="choice_unsure"), "checkbox_unsure"),
+        ("kana", FieldInput("ヤマダタロウ", 0.999, snapped_from="ヤマダタロク"), "snapped"),
+        ("birth_date", FieldInput(None, 0.1, problem="date_invalid"), "low_confidence"),
+    ],
+)
+def test_single_reason(field: str, inp: FieldInput, reason: str) -> None:
+    d = decide(get_form("inkan_toroku"), inputs(INKAN, **{field: inp}), T, TODAY)
+    assert reason in d.fields[field].reasons
+    assert d.fields[field].status == "flagged"
+    assert not d.straight_through
+
+
+def test_cross_field_rule_flags_every_field_it_names() -> None:
+    values = dict(INKAN, method="dairinin")  # 代理人 chosen, agent details missing
+    d = decide(get_form("inkan_toroku"), inputs(values), T, TODAY)
+    for f in ("method", "agent_name", "agent_address", "agent_phone"):
+        assert "rule:agent_details_required" in d.fields[f].reasons
+    assert any(r["name"] == "agent_details_required" for r in d.rule_failures)
+
+
+def test_age_rule() -> None:
+    values = dict(INKAN, birth_date="2015-01-01")
+    d = decide(get_form("inkan_toroku"), inputs(values), T, TODAY)
+    assert "rule:applicant_15_or_older" in d.fields["birth_date"].reasons
+
+
+def test_restricted_fields_never_auto_accepted() -> None:
+    form = get_form("kodomo_iryohi")
+    from fixtures.values import sample_values
+    import random
+
+    values = sample_values(form, random.Random(1), TODAY)
+    d = decide(form, inputs(values, conf=1.0), T, TODAY)
+    for lf in form.leaf_fields():
+        if lf.sensitivity == "restricted":
+            assert d.fields[lf.id].status == "flagged"
+            assert "restricted_needs_second_check" in d.fields[lf.id].reasons
+    assert d.straight_through, "only restricted flags → still straight-through"
+
+
+def test_furigana_agreement_lifts_confidence() -> None:
+    assert agrees("山田太郎", "ヤマダタロウ")
+    assert not agrees("山田太郎", "ヤマダハナコ")
+    low = inputs(INKAN, name=FieldInput("山田太郎", 0.85), kana=FieldInput("ヤマダタロウ", 0.85))
+    with_check = decide(get_form("inkan_toroku"), low, T, TODAY)
+    without = decide(get_form("inkan_toroku"), low, T, TODAY, use_furigana=False)
+    assert with_check.fields["name"].status == "accepted"
+    assert without.fields["name"].status == "flagged"
+    wrong = inputs(INKAN, name=FieldInput("山田太郎", 0.85), kana=FieldInput("ヤマダハナコ", 0.85))
+    assert decide(get_form("inkan_toroku"), wrong, T, TODAY).fields["name"].status == "flagged"
+
+
+def test_note_rules_do_not_flag() -> None:
+    form = get_form("jumin_idou")
+    values = {lf.id: None for lf in form.leaf_fields()}
+    values.update({
+        "notice_kind": "tenkyo", "notice_date": "2026-11-20", "move_date": "2026-10-01", "phone": "0432455111",
+        "new_zip": "2600013", "new_address": "千葉市中央区中央三丁目4番5号", "old_address": "千葉市美浜区真砂二丁目1番1号",
+        "householder_name": "山田太郎", "notifier_name": "山田太郎", "members[0].name": "山田太郎",
+        "members[0].kana": "ヤマダタロウ", "members[0].birth": "1975-04-01", "members[0].sex": "male",
+        "members[0].relationship": "世帯主",
+    })
+    d = decide(form, inputs(values), T, TODAY)
+    assert [n["name"] for n in d.notes] == ["late_notice"]
+    assert d.flagged == [], d.flagged
