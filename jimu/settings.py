@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     max_file_bytes: int = 200 * 1024 * 1024
     max_pages: int = 60
     max_page_pixels: int = 60_000_000
+    # PDFs are opened in a separate worker process that is killed when it overruns these
+    pdf_timeout_s: float = 20.0  # wall-clock limit for opening a PDF, and again for each page
+    pdf_memory_mb: int = 2048  # address-space budget of that worker (0 = no limit)
 
     # OCR
     tesseract_timeout_s: float = 30.0

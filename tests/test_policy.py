@@ -68,8 +68,9 @@ def test_age_rule() -> None:
 
 def test_restricted_fields_never_auto_accepted() -> None:
     form = get_form("kodomo_iryohi")
-    from fixtures.values import sample_values
     import random
+
+    from fixtures.values import sample_values
 
     values = sample_values(form, random.Random(1), TODAY)
     d = decide(form, inputs(values, conf=1.0), T, TODAY)

@@ -254,6 +254,28 @@ def test_content_key_detects_a_rescan(factory: sessionmaker[Session]) -> None:
         assert result.queued and again.state == "accepted" and again.duplicate_of is None
 
 
+def test_corrections_that_make_a_rescan_identical_are_caught_at_delivery(factory: sessionmaker[Session]) -> None:
+    token = uuid.uuid4().hex
+    with session_scope(factory) as s:
+        b = repo.create_batch(s, "/inbox")
+        first = new_doc(s, b.id, "clean-scan")
+        repo.save_fields(s, first, sample_field_inputs(FORM, token))
+        assert deliver(s, first).queued
+        # a poor rescan of the same paper: OCR misread the name, an operator fixes it in review
+        poor = new_doc(s, b.id, "poor-scan")
+        repo.save_fields(s, poor, sample_field_inputs(FORM, token + "誤", status="flagged"))
+        assert poor.content_key != first.content_key
+        for f in sample_field_inputs(FORM, token):
+            repo.correct_field(s, poor, f.field_id, f.value, operator="op1")
+        assert poor.content_key == first.content_key
+        result = deliver(s, poor)
+        assert (result.queued, result.duplicate_of, poor.state) == (False, first.id, "duplicate")
+        # the first one, re-run with the same values, is "unchanged", not a duplicate of anything
+        repo.set_document_state(s, first, "extracting")
+        assert deliver(s, first).unchanged
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
 def test_content_key_ignores_nearly_empty_reads() -> None:
     assert repo.compute_content_key(FORM, {"a": None, "b": "", "c": "x", "d": []}) is None
     k1 = repo.compute_content_key(FORM, {"a": "1", "b": "2", "c": "3"})

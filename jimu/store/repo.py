@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jimu.errors import StateTransitionError, StoreError
-from jimu.queue.message import message_id_for, record_id_for, validate_record_message
+from jimu.queue.message import iso_utc, message_id_for, record_id_for, validate_record_message
 from jimu.store.models import (
     DOCUMENT_STATES,
     AuditEntry,
@@ -325,6 +325,10 @@ def correct_field(
     fv.status = "accepted"
     fv.corrected_by = operator
     fv.corrected_at = utcnow()
+    if document.form_id is not None:  # the rescan check compares what the record will say
+        document.content_key = compute_content_key(
+            document.form_id, {f.field_id: f.effective_value for f in document.fields}
+        )
     session.flush()
     append_audit(session, operator, "field.correct" if old != value else "field.confirm", document_id=document.id,
                  field_id=field_id, old_value=old, new_value=value, sensitivity=fv.sensitivity, reason=reason)
@@ -447,8 +451,9 @@ def deliver_record(
     * the first delivery is ``record_version`` 1; a later call whose values equal the last delivered
       version queues nothing (re-runs and reprocessing never publish a second copy of an unchanged
       record); changed values queue version n+1 under the same ``record_id``;
-    * a document whose ``content_key`` matches another live document is marked ``duplicate`` and
-      nothing is queued, unless ``allow_duplicate`` (a supervisor's override);
+    * a document whose ``content_key`` matches another live document (one not quarantined, rejected
+      or itself a duplicate) is marked ``duplicate`` and nothing is queued, unless ``allow_duplicate``
+      (a supervisor's override);
     * the message is validated against the published JSON Schema first.
 
     The relay (:mod:`jimu.outbox`) publishes the row after commit and moves the document to ``delivered``.
@@ -458,12 +463,6 @@ def deliver_record(
     session.flush()
     if session.get_bind().dialect.name == "postgresql":
         session.refresh(document, with_for_update=True)  # serialise concurrent deliveries of one document
-    if not allow_duplicate and document.content_key:
-        original = find_by_content_key(session, document.content_key, exclude_document_id=document.id)
-        if original is not None and original.created_at <= document.created_at:
-            mark_duplicate(session, document, original, actor=actor)
-            return Delivery(queued=False, message_id=None, record_version=document.record_version,
-                            duplicate_of=original.id)
     body = dict(message)
     for key, expected in (("record_id", document.record_id), ("form_id", document.form_id),
                           ("document_sha256", document.sha256)):
@@ -478,10 +477,16 @@ def deliver_record(
         if published is not None:
             set_document_state(session, document, "delivered", actor=actor, reason="this record version was delivered")
         return Delivery(queued=False, message_id=message_id, record_version=document.record_version, unchanged=True)
+    if not allow_duplicate and document.content_key:
+        original = find_by_content_key(session, document.content_key, exclude_document_id=document.id)
+        if original is not None:
+            mark_duplicate(session, document, original, actor=actor)
+            return Delivery(queued=False, message_id=None, record_version=document.record_version,
+                            duplicate_of=original.id)
     version = document.record_version + 1
     now = utcnow()
     body["record_version"] = version
-    body["timestamps"] = {**dict(body.get("timestamps") or {}), "accepted": _iso(now)}
+    body["timestamps"] = {**dict(body.get("timestamps") or {}), "accepted": iso_utc(now)}
     validate_record_message(body)
     set_document_state(session, document, "accepted", actor=actor)
     message_id = message_id_for(document.record_id, version)
@@ -494,12 +499,6 @@ def deliver_record(
     append_audit(session, actor, "record.queued", document_id=document.id,
                  detail={"message_id": message_id, "record_version": version})
     return Delivery(queued=True, message_id=message_id, record_version=version)
-
-
-def _iso(dt: datetime) -> str:
-    from jimu.queue.message import iso_utc
-
-    return iso_utc(dt)
 
 
 def pending_outbox_count(session: Session) -> int:

@@ -25,7 +25,7 @@ def service_down(name: str, error: BaseException) -> NoReturn:
     """Fail (in CI) or skip (elsewhere) because ``name`` cannot be reached."""
     import pytest
 
-    msg = f"{name} is not reachable: {type(error).__name__}: {error}"
+    msg = f"{name} is not reachable: {type(error).__name__}: {str(error).strip() or repr(error)}"
     if in_ci():
         pytest.fail(f"{msg} (CI=true: integration services must be up)", pytrace=False)
     pytest.skip(msg)
