@@ -98,7 +98,8 @@ def test_note_rules_do_not_flag() -> None:
     values = {lf.id: None for lf in form.leaf_fields()}
     values.update({
         "notice_kind": "tenkyo", "notice_date": "2026-11-20", "move_date": "2026-10-01", "phone": "0432455111",
-        "new_zip": "2600013", "new_address": "千葉市中央区中央三丁目4番5号", "old_address": "千葉市美浜区真砂二丁目1番1号",
+        "new_zip": "2600013", "new_address": "千葉市中央区中央三丁目4番5号",
+        "old_address": "千葉市美浜区真砂二丁目1番1号",
         "householder_name": "山田太郎", "notifier_name": "山田太郎", "members[0].name": "山田太郎",
         "members[0].kana": "ヤマダタロウ", "members[0].birth": "1975-04-01", "members[0].sex": "male",
         "members[0].relationship": "世帯主",

@@ -8,12 +8,13 @@ so disagreement is *not* evidence of an error; only agreement counts.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from validators.japanese import to_katakana
 
 
 @lru_cache(maxsize=1)
-def _kakasi():  # type: ignore[no-untyped-def]
+def _kakasi() -> Any:
     import pykakasi
 
     return pykakasi.kakasi()

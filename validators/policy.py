@@ -167,7 +167,9 @@ def decide(
             reasons[fid].append(f"rule:{res.name}")
 
     decisions = {
-        fid: FieldDecision(fid, "flagged" if reasons[fid] else "accepted", sorted(set(reasons[fid])), round(conf[fid], 4))
+        fid: FieldDecision(
+            fid, "flagged" if reasons[fid] else "accepted", sorted(set(reasons[fid])), round(conf[fid], 4)
+        )
         for fid in leaves
     }
     return DocumentDecision(decisions, failures, notes, thresholds.version)

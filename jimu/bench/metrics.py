@@ -76,5 +76,6 @@ class Calibration:
         out = []
         for b in range(10):
             n, ok = self.bins.get(b, [0, 0])
-            out.append({"decile": f"{b / 10:.1f}-{(b + 1) / 10:.1f}", "n": n, "accuracy": round(ok / n, 4) if n else None})
+            acc = round(ok / n, 4) if n else None
+            out.append({"decile": f"{b / 10:.1f}-{(b + 1) / 10:.1f}", "n": n, "accuracy": acc})
         return out
