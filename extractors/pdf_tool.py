@@ -327,7 +327,7 @@ class PdfSession:
                 index=index,
                 image=image,
                 dpi=float(dpi),
-                words=None if words is None else [(str(w[0]), *map(float, w[1:])) for w in words],
+                words=None if words is None else [_word(w) for w in words],
                 width_mm=float(width_mm),
                 height_mm=float(height_mm),
             )
@@ -392,6 +392,10 @@ def open_pdf(data: bytes, *, max_pages: int, timeout_s: float, memory_mb: int) -
     return PdfSession(worker, timeout_s, int(msg[1]), sizes)
 
 
+def _word(w: Sequence[Any]) -> WordBox:
+    return str(w[0]), float(w[1]), float(w[2]), float(w[3]), float(w[4])
+
+
 # =========================================================================== worker side
 def _worker_main(fd_in: int, fd_out: int, memory_mb: int) -> None:  # pragma: no cover - runs in the worker
     """Entry point of the worker process (see the module docstring)."""
@@ -431,7 +435,7 @@ def _limit_address_space(memory_mb: int) -> None:  # pragma: no cover - runs in 
 
         with open("/proc/self/statm", encoding="ascii") as f:
             current = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = current + memory_mb * 1024 * 1024
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
@@ -594,17 +598,16 @@ def _adjacent(a: tuple[float, float, float, float], b: tuple[float, float, float
     """Direction (``"h"``/``"v"``) in which char box ``b`` continues the word ending in ``a``."""
     ah, bh = a[3] - a[1], b[3] - b[1]
     aw, bw = a[2] - a[0], b[2] - b[0]
+    # text may run either way along an axis (a page turned by /Rotate 180 or 270)
     if direction != "v":
         overlap = min(a[3], b[3]) - max(a[1], b[1])
-        gap = b[0] - a[2]
-        size = max(ah, bh)
-        if overlap >= 0.5 * min(ah, bh) and -0.3 * size <= gap <= 0.3 * size:
+        gap = max(b[0] - a[2], a[0] - b[2])
+        if overlap >= 0.5 * min(ah, bh) and gap <= 0.3 * max(ah, bh):
             return "h"
     if direction != "h":
         overlap = min(a[2], b[2]) - max(a[0], b[0])
-        gap = b[1] - a[3]
-        size = max(aw, bw)
-        if overlap >= 0.5 * min(aw, bw) and -0.3 * size <= gap <= 0.3 * size:
+        gap = max(b[1] - a[3], a[1] - b[3])
+        if overlap >= 0.5 * min(aw, bw) and gap <= 0.3 * max(aw, bw):
             return "v"
     return None
 

@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from jimu.commands import bench_cmd, demo_cmd, fixtures_cmd, forms_cmd, queue_cmd
+from jimu.commands import batch_cmd, bench_cmd, demo_cmd, fixtures_cmd, forms_cmd, queue_cmd
 from jimu.errors import JimuError
 
 app = typer.Typer(help="Jimu: AI-OCR for Chiba City's ward-office application forms.", no_args_is_help=True)
@@ -16,6 +16,7 @@ app.add_typer(fixtures_cmd.app, name="fixtures")
 app.command("demo")(demo_cmd.demo)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(queue_cmd.app, name="queue")
+app.add_typer(batch_cmd.app, name="batch")
 
 err_console = Console(stderr=True)
 

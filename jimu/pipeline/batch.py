@@ -1,0 +1,146 @@
+"""A batch run as plain functions: start, process each file, finish (relay the outbox, count)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from jimu.errors import BadArgsError, QueueError
+from jimu.pipeline.inbox import InboxFile, discover
+from jimu.pipeline.route import Routed, already_done, route_file
+from jimu.pipeline.work import extract_file, file_sha256, init_worker
+from jimu.settings import Settings, get_settings
+from jimu.store import repo
+from jimu.store.db import init_db, session_scope
+from validators.policy import Thresholds
+
+log = logging.getLogger("jimu.batch")
+
+
+@dataclass
+class BatchContext:
+    settings: Settings
+    factory: sessionmaker[Session]
+    thresholds: Thresholds
+    pool: ProcessPoolExecutor | None
+    today: dt.date | None = None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def open_context(workers: int = 2, settings: Settings | None = None, engine: str | None = None,
+                 today: dt.date | None = None) -> BatchContext:
+    s = settings or get_settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    factory = init_db(s)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(engine,)) if workers else None
+    return BatchContext(s, factory, Thresholds.load(), pool, today)
+
+
+def start_batch(ctx: BatchContext, path: Path, trigger: str = "cli") -> tuple[str, list[InboxFile]]:
+    if not path.exists():
+        raise BadArgsError(f"inbox not found: {path}", hint="Give a folder of scans or a single file.")
+    files = discover(path)
+    with session_scope(ctx.factory) as s:
+        batch = repo.create_batch(s, path, trigger=trigger)
+        batch.n_files = len(files)
+        return batch.id, files
+
+
+def process_file(ctx: BatchContext, batch_id: str, item: InboxFile) -> list[Routed]:
+    """Extract (in a worker process) and route one inbox file; skips files already fully processed."""
+    sha = file_sha256(item.path)
+    with session_scope(ctx.factory) as s:
+        done = already_done(s, sha)
+        if done is not None:
+            return [Routed(d.id, d.state, False, d.quarantine_code) for d in done]
+    if ctx.pool is not None:
+        out = ctx.pool.submit(extract_file, str(item.path), sha).result()
+    else:
+        out = extract_file(str(item.path), sha)
+    return route_file(ctx.factory, batch_id, item, out, ctx.thresholds, ctx.settings.data_dir, ctx.today)
+
+
+@dataclass
+class BatchSummary:
+    batch_id: str
+    files: int
+    documents: int
+    new: int
+    skipped: int
+    states: dict[str, int]
+    quarantine_reasons: dict[str, int]
+    seconds: float
+    outbox_pending: int
+    relay_error: str | None = None
+    review_url: str = ""
+    documents_per_s: float = field(default=0.0)
+
+
+def relay_outbox(ctx: BatchContext, deadline_s: float = 20.0) -> tuple[int, str | None]:
+    from jimu.outbox import relay_until_empty
+    from jimu.queue import get_publisher
+
+    try:
+        publisher = get_publisher(ctx.settings)
+    except QueueError as e:
+        log.warning("queue unavailable, records stay in the outbox: %s", e.message)
+        with session_scope(ctx.factory) as s:
+            return repo.pending_outbox_count(s), e.message
+    try:
+        report = relay_until_empty(ctx.factory, publisher, retry_delay_s=0.5, max_retry_delay_s=5.0,
+                                   deadline_s=deadline_s)
+    finally:
+        close = getattr(publisher, "close", None)
+        if close is not None:
+            close()
+    return report.pending, report.last_error
+
+
+def finish(ctx: BatchContext, batch_id: str, routed: list[Routed], files: int, started: float,
+           relay_deadline_s: float = 20.0) -> BatchSummary:
+    pending, err = relay_outbox(ctx, relay_deadline_s)
+    with session_scope(ctx.factory) as s:
+        repo.finish_batch(s, batch_id, n_files=files)
+    states: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    with session_scope(ctx.factory) as s:
+        for r in routed:
+            state = repo.get_document(s, r.document_id).state
+            states[state] = states.get(state, 0) + 1
+            if r.reason:
+                reasons[r.reason] = reasons.get(r.reason, 0) + 1
+    secs = time.perf_counter() - started
+    return BatchSummary(
+        batch_id=batch_id, files=files, documents=len(routed), new=sum(r.new for r in routed),
+        skipped=sum(not r.new for r in routed), states=states, quarantine_reasons=reasons, seconds=secs,
+        outbox_pending=pending, relay_error=err, documents_per_s=len(routed) / secs if secs else 0.0,
+    )
+
+
+def run_batch_plain(path: Path, workers: int = 2, trigger: str = "cli", settings: Settings | None = None,
+                    on_file: object = None) -> BatchSummary:
+    """The whole batch without Prefect (used by tests of the pipeline itself and by the benchmark)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.perf_counter()
+    ctx = open_context(workers, settings)
+    try:
+        batch_id, files = start_batch(ctx, path, trigger)
+        routed: list[Routed] = []
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
+            for res in threads.map(lambda f: process_file(ctx, batch_id, f), files):
+                routed += res
+                if callable(on_file):
+                    on_file(res)
+        return finish(ctx, batch_id, routed, len(files), started)
+    finally:
+        ctx.close()

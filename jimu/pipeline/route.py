@@ -1,0 +1,126 @@
+"""Main-process side of a document: decide accept/flag, store it, and route it.
+
+Each document is written in ONE transaction (its fields, its state, and — when every field
+was accepted — its record in the outbox), so a crash leaves it either untouched or final.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from forms_schema import get_form
+from jimu.pipeline.inbox import InboxFile
+from jimu.pipeline.work import DocOut, FileOut
+from jimu.queue.message import build_record_message
+from jimu.store import repo
+from jimu.store.db import session_scope
+from jimu.store.models import Document, FieldValue
+from validators.policy import DocumentDecision, FieldInput, Thresholds, decide
+
+FINAL_STATES = ("review", "accepted", "delivered", "quarantined", "duplicate", "rejected")
+
+
+@dataclass(frozen=True)
+class Routed:
+    document_id: str
+    state: str  # the document's state after routing
+    new: bool  # False when this document had already been processed (skipped)
+    reason: str | None = None  # quarantine reason code
+
+
+def already_done(session: Session, file_sha: str) -> list[Document] | None:
+    """The file's documents when every one of them is already in a final state, else None."""
+    docs = list(session.scalars(select(Document).where(Document.file_sha256 == file_sha)))
+    if docs and all(d.state in FINAL_STATES for d in docs):
+        return docs
+    return None
+
+
+def keep_original(data_dir: Path, path: Path, sha: str) -> Path:
+    """A copy of the original scan, by sha256, in the data dir (the inbox file may then be removed)."""
+    dest = data_dir / "originals" / sha[:2] / f"{sha}{path.suffix.lower()}"
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(dest.suffix + ".tmp")
+        shutil.copyfile(path, tmp)
+        tmp.replace(dest)
+    return dest
+
+
+def route_file(
+    factory: sessionmaker[Session], batch_id: str, item: InboxFile, out: FileOut, thresholds: Thresholds,
+    data_dir: Path, today: dt.date | None = None,
+) -> list[Routed]:
+    original = keep_original(data_dir, item.path, out.file_sha256) if item.path.exists() else None
+    if out.error_code is not None:
+        with session_scope(factory) as s:
+            doc, created = repo.add_document(s, batch_id=batch_id, sha256=out.file_sha256, source_name=item.path.name,
+                                             original_path=original, ward=item.ward)
+            if doc.state not in FINAL_STATES:
+                repo.quarantine_document(s, doc, out.error_code, out.error_message or out.error_code)
+            return [Routed(doc.id, doc.state, created, doc.quarantine_code)]
+    return [route_document(factory, batch_id, item, out, d, thresholds, original, today) for d in out.docs]
+
+
+def route_document(
+    factory: sessionmaker[Session], batch_id: str, item: InboxFile, out: FileOut, d: DocOut, thresholds: Thresholds,
+    original: Path | None, today: dt.date | None = None,
+) -> Routed:
+    with session_scope(factory) as s:
+        doc, created = repo.add_document(s, batch_id=batch_id, sha256=d.sha256, file_sha256=out.file_sha256,
+                                         source_name=item.path.name, original_path=original,
+                                         page_count=d.page_count, ward=item.ward)
+        if doc.state in FINAL_STATES:
+            return Routed(doc.id, doc.state, False, doc.quarantine_code)
+        if doc.state == "received":
+            repo.set_document_state(s, doc, "extracting")
+        if d.error_code is not None or d.form_id is None or d.form_version is None:
+            repo.quarantine_document(s, doc, d.error_code or "unreadable", d.error_message or "unreadable")
+            return Routed(doc.id, doc.state, created, doc.quarantine_code)
+        form = get_form(d.form_id)
+        repo.set_document_form(s, doc, d.form_id, d.form_version)
+        decision = decide(
+            form,
+            {f.field_id: FieldInput(f.value, f.confidence, f.problem, f.snapped_from) for f in d.fields},
+            thresholds, today,
+        )
+        leaves = {lf.id: lf for lf in form.leaf_fields()}
+        rows = repo.save_fields(s, doc, [
+            repo.FieldInput(
+                field_id=f.field_id, kind=f.kind, value=f.value, confidence=decision.fields[f.field_id].confidence,
+                status="accepted" if decision.fields[f.field_id].status == "accepted" else "flagged",
+                reasons=decision.fields[f.field_id].reasons, crop_png=f.crop_png, source=f.source,
+                sensitivity=leaves[f.field_id].sensitivity,
+            )
+            for f in d.fields
+        ])
+        _note(s, doc, decision)
+        if all(r.status == "accepted" for r in rows):
+            delivery = repo.deliver_record(s, doc, build_record_message(doc, rows, form))
+            del delivery
+            return Routed(doc.id, doc.state, created)
+        original_doc = repo.find_by_content_key(s, doc.content_key, exclude_document_id=doc.id)
+        if original_doc is not None:
+            repo.mark_duplicate(s, doc, original_doc)
+            return Routed(doc.id, doc.state, created, "likely_rescan")
+        repo.set_document_state(s, doc, "review", reason=_review_reason(rows))
+        return Routed(doc.id, doc.state, created)
+
+
+def _review_reason(rows: list[FieldValue]) -> str:
+    return f"{sum(r.status == 'flagged' for r in rows)} field(s) flagged"
+
+
+def _note(s: Session, doc: Document, decision: DocumentDecision) -> None:
+    if decision.notes or decision.rule_failures:
+        repo.append_audit(s, "system", "document.checks", document_id=doc.id, detail={
+            "notes": [n["name"] for n in decision.notes],
+            "rule_failures": [r["name"] for r in decision.rule_failures],
+            "thresholds": decision.thresholds_version,
+        })

@@ -1,0 +1,132 @@
+"""The CPU-bound part, run in worker processes: one file in, plain picklable results out.
+
+Every failure of a file or a document becomes an error code and a clerk-readable message;
+nothing raised here can stop a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from jimu.errors import InputFileError, JimuError
+
+log = logging.getLogger("jimu.pipeline")
+
+
+@dataclass
+class FieldOut:
+    field_id: str
+    kind: str
+    value: Any
+    confidence: float
+    problem: str | None
+    snapped_from: str | None
+    source: str
+    crop_png: bytes | None
+
+
+@dataclass
+class DocOut:
+    index: int
+    sha256: str
+    page_count: int
+    form_id: str | None = None
+    form_version: int | None = None
+    fields: list[FieldOut] = field(default_factory=list)
+    error_code: str | None = None
+    error_message: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class FileOut:
+    path: str
+    file_sha256: str
+    docs: list[DocOut] = field(default_factory=list)
+    error_code: str | None = None
+    error_message: str | None = None
+    seconds: float = 0.0
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def encode_crop(crop: np.ndarray | None) -> bytes | None:
+    if crop is None or crop.size == 0:
+        return None
+    import cv2
+
+    ok, buf = cv2.imencode(".png", crop, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    return bytes(buf) if ok else None
+
+
+_EXTRACTOR: Any = None
+
+
+def init_worker(engine: str | None = None) -> None:
+    """Load the OCR engine and models once per worker process."""
+    global _EXTRACTOR
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    import cv2
+
+    cv2.setNumThreads(1)
+    from extractors.extract import Extractor
+
+    _EXTRACTOR = Extractor(engine)
+
+
+def _error(e: BaseException) -> tuple[str, str]:
+    if isinstance(e, InputFileError):
+        return e.reason_code, str(e)
+    if isinstance(e, JimuError):
+        return type(e).__name__, str(e)
+    # an unexpected failure: log the type only (a message could hold read values), quarantine the file
+    log.error("unexpected %s while reading a document", type(e).__name__, exc_info=False)
+    return "internal_error", "Jimu could not read this document because of an internal error; it was set aside."
+
+
+def extract_file(path_s: str, sha: str | None = None) -> FileOut:
+    """Ingest a file and extract every document in it."""
+    from extractors.ingest import load_documents
+
+    if _EXTRACTOR is None:
+        init_worker()
+    path = Path(path_s)
+    t0 = time.perf_counter()
+    out = FileOut(path=path_s, file_sha256=sha or file_sha256(path))
+    try:
+        docs = load_documents(path)
+    except Exception as e:
+        out.error_code, out.error_message = _error(e)
+        out.seconds = time.perf_counter() - t0
+        return out
+    for doc in docs:
+        d0 = time.perf_counter()
+        d = DocOut(index=doc.index, sha256=doc.sha256, page_count=len(doc.pages))
+        try:
+            res = _EXTRACTOR.extract(doc)
+            d.form_id, d.form_version = res.form_id, res.form_version
+            d.fields = [
+                FieldOut(f.field_id, f.kind, f.value, f.confidence, f.problem, f.snapped_from, f.source,
+                         encode_crop(f.crop))
+                for f in res.fields.values()
+            ]
+        except Exception as e:
+            d.error_code, d.error_message = _error(e)
+        d.seconds = time.perf_counter() - d0
+        out.docs.append(d)
+    out.seconds = time.perf_counter() - t0
+    return out
