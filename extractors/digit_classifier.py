@@ -197,6 +197,7 @@ def normalize_cell(crop: np.ndarray) -> NormalizedCell | None:
     scale = NORM_BOX / max(bw, bh)
     nw, nh = max(1, round(bw * scale)), max(1, round(bh * scale))
     small = cv2.resize(soft, (nw, nh), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    np.clip(small, 0.0, 1.0, out=small)
     total = float(small.sum())
     if total <= 0:
         return None

@@ -77,8 +77,11 @@ is the same value when the file yields exactly one document, and otherwise
 ``sha256(f"{file_sha256}#{index}".encode("ascii")).hexdigest()`` — stable for the same
 file, distinct per document, and reproducible from the file alone.
 
-Speed: a 300-dpi A4 grayscale PNG of a real scan (~4 MB, noisy) loads and splits in
-~90 ms; a JPEG of the same page in ~15 ms; decoded pixels are copied at most once.
+Speed (one core, load + split): a 300-dpi A4 office-quality scan as PNG (2.7 MB, noisy)
+~85 ms, as JPEG ~20 ms; a page of a scanned PDF ~35 ms, of a typed PDF ~12 ms (plus
+~60 ms once per process to start the PDF worker).  Decoded images are copied once,
+into a writable numpy array (Pillow only exports read-only buffers; a few ms); PDF
+rasters go from the worker's pipe straight into the page's array.
 """
 
 from __future__ import annotations
@@ -158,6 +161,10 @@ _SUFFIX_KIND: dict[str, str] = {
 }
 _PDF_HINT = "Print the document to a new PDF or rescan the paper form; if the file is genuine, raise {setting}."
 _EOF_PAD = b"\x00\t\n\r\x0c "
+_PNG_IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the whole (empty, CRC'd) end chunk
+_SIZE_HINT = "Scan in grayscale at 200–400 dpi, or split the batch into several files (or raise JIMU_MAX_FILE_BYTES)."
+_PAGES_HINT = "Split the batch into files of fewer pages (or raise JIMU_MAX_PAGES)."
+_PIXELS_HINT = "Scan again at 200–400 dpi (600 at most), or raise JIMU_MAX_PAGE_PIXELS."
 
 
 # =========================================================================== public API
@@ -287,7 +294,7 @@ def _read_capped(path: Path, max_bytes: int) -> bytes:
         raise EmptyFileError("The file is empty (0 bytes): the scan or the copy did not finish.")
     if st.st_size > max_bytes:
         raise LimitExceededError(
-            f"The file is {_mb(st.st_size)}, larger than the {_mb(max_bytes)} limit for one scan."
+            f"The file is {_mb(st.st_size)}, larger than the {_mb(max_bytes)} limit for one scan.", hint=_SIZE_HINT
         )
     try:
         with path.open("rb") as f:
@@ -300,7 +307,7 @@ def _read_capped(path: Path, max_bytes: int) -> bytes:
     if not data:
         raise EmptyFileError("The file is empty (0 bytes): the scan or the copy did not finish.")
     if len(data) > max_bytes:  # it grew after stat()
-        raise LimitExceededError(f"The file is larger than the {_mb(max_bytes)} limit for one scan.")
+        raise LimitExceededError(f"The file is larger than the {_mb(max_bytes)} limit for one scan.", hint=_SIZE_HINT)
     return data
 
 
@@ -369,7 +376,8 @@ def _decoding(label: str, page_no: int | None = None) -> Iterator[None]:
         raise
     except Image.DecompressionBombError as exc:
         raise LimitExceededError(
-            f"{what} declares an image far too large to open (hundreds of megapixels); it is not a normal scan."
+            f"{what} declares an image far too large to open (hundreds of megapixels); it is not a normal scan.",
+            hint=_PIXELS_HINT,
         ) from exc
     except MemoryError as exc:
         raise LimitExceededError(f"{what} needs more memory than is available to open.") from exc
@@ -382,10 +390,8 @@ def _decoding(label: str, page_no: int | None = None) -> Iterator[None]:
 
 def _load_image(data: bytes, kind: FileKind, settings: Settings) -> list[Page]:
     label = _LABEL[kind]
-    if kind == "png" and data.rfind(b"IEND", max(0, len(data) - 4096)) == -1:
-        raise CorruptFileError(
-            "The PNG file is incomplete: its end is missing, so it was probably cut off during copying."
-        )
+    if kind == "png" and data.rfind(_PNG_IEND) == -1:
+        raise CorruptFileError("The PNG file is incomplete: its end is missing, so it was probably cut off during copying.")
     with _decoding(label):
         im = Image.open(io.BytesIO(data), formats=[_PIL_FORMAT[kind]])
     with im:
@@ -418,13 +424,15 @@ def _list_frames(im: Image.Image, kind: FileKind, settings: Settings) -> list[in
                 if len(frames) > settings.max_pages:
                     raise LimitExceededError(
                         f"The TIFF file has more than {settings.max_pages} pages; "
-                        f"Jimu accepts at most {settings.max_pages} pages per file."
+                        f"Jimu accepts at most {settings.max_pages} pages per file.",
+                        hint=_PAGES_HINT,
                     )
             frame += 1
             if frame > 4 * settings.max_pages + 16:
                 raise LimitExceededError(
                     f"The TIFF file holds more than {frame - 1} images; "
-                    f"Jimu accepts at most {settings.max_pages} pages per file."
+                    f"Jimu accepts at most {settings.max_pages} pages per file.",
+                    hint=_PAGES_HINT,
                 )
         if not frames:
             raise EmptyFileError("The TIFF file contains no pages.")
@@ -440,7 +448,8 @@ def _check_pixels(w: int, h: int, page_no: int, pages: int, settings: Settings) 
     if w * h > settings.max_page_pixels:
         raise LimitExceededError(
             f"{where} is {w}×{h} pixels ({w * h / 1e6:.0f} megapixels), more than the "
-            f"{settings.max_page_pixels / 1e6:.0f}-megapixel limit for one page (an A4 page at 600 dpi is 35)."
+            f"{settings.max_page_pixels / 1e6:.0f}-megapixel limit for one page (an A4 page at 600 dpi is 35).",
+            hint=_PIXELS_HINT,
         )
     if min(w, h) < MIN_SIDE_PX:
         raise CorruptFileError(
@@ -582,7 +591,8 @@ def _load_pdf(data: bytes, settings: Settings) -> list[Page]:
                 raise EmptyFileError("The PDF file contains no pages.")
             if doc.page_count > settings.max_pages:
                 raise LimitExceededError(
-                    f"The PDF has {doc.page_count} pages; Jimu accepts at most {settings.max_pages} pages per file."
+                    f"The PDF has {doc.page_count} pages; Jimu accepts at most {settings.max_pages} pages per file.",
+                    hint=_PAGES_HINT,
                 )
             dpis = [_pdf_page_dpi(i, w, h, doc.page_count, settings) for i, (w, h) in enumerate(doc.page_sizes)]
             for rp in doc.render(dpis):
@@ -624,7 +634,8 @@ def _pdf_page_dpi(index: int, w_pt: float, h_pt: float, pages: int, settings: Se
         if fit < PDF_MIN_DPI:
             raise LimitExceededError(
                 f"{where} is {w_mm / 1000:.2f} × {h_mm / 1000:.2f} m, far larger than a paper form; "
-                f"it cannot be read within the {settings.max_page_pixels / 1e6:.0f}-megapixel page limit."
+                f"it cannot be read within the {settings.max_page_pixels / 1e6:.0f}-megapixel page limit.",
+                hint="Scan or export the form itself at A4 or A3 size (or raise JIMU_MAX_PAGE_PIXELS).",
             )
         dpi = math.floor(fit)
         log.info("page %d is %.0f×%.0f mm; rendering it at %g dpi", index + 1, w_mm, h_mm, dpi)
@@ -638,6 +649,8 @@ def _pdf_error(exc: PdfToolError, settings: Settings) -> JimuError:
         return EncryptedFileError("The PDF is protected by a password, so it cannot be opened.")
     if exc.kind == "corrupt":
         return CorruptFileError(f"The PDF file is damaged and cannot be read{page}.")
+    if exc.kind == "empty":
+        return EmptyFileError("The PDF file contains no pages.")
     if exc.kind == "timeout":
         return LimitExceededError(
             f"The PDF took longer than {settings.pdf_timeout_s:g} seconds to open{page}, so it was stopped. "
@@ -653,6 +666,4 @@ def _pdf_error(exc: PdfToolError, settings: Settings) -> JimuError:
         )
     if "pypdfium2" in exc.detail:
         return MissingDependencyError(f"The PDF reader (pypdfium2) is not installed: {exc.detail}")
-    return ExternalToolError(
-        f"The PDF reader process failed: {exc.detail}", hint="Try again; if it keeps failing, report it."
-    )
+    return ExternalToolError(f"The PDF reader process failed: {exc.detail}", hint="Try again; if it keeps failing, report it.")

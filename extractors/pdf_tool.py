@@ -28,7 +28,8 @@ What the worker produces per page:
 * a grayscale (``FPDFBitmap_Gray``) raster of the page as displayed (``/Rotate`` and the
   CropBox applied), form fields drawn, at the dpi the parent asked for — or at the
   embedded image's own resolution when the page is a single full-page scan image whose
-  resolution is lower (no point in upsampling a 200-dpi scan to 300 dpi);
+  resolution is lower (no point in upsampling a 200-dpi scan to 300 dpi); when the scan
+  image maps 1:1 onto the raster its pixels are copied without smoothing;
 * the **visible** text layer as words with boxes in millimetres from the top-left of the
   displayed page, in the same frame as the raster.  Words come from pdfium's text page
   (pdfium's own word/line breaks, plus a gap check), not from pdfplumber: pdfium gets
@@ -70,7 +71,7 @@ __all__ = [
     "shutdown_workers",
 ]
 
-PdfErrorKind = Literal["encrypted", "corrupt", "timeout", "crashed", "memory", "worker"]
+PdfErrorKind = Literal["encrypted", "corrupt", "empty", "timeout", "crashed", "memory", "worker"]
 WordBox = tuple[str, float, float, float, float]  # text, x0, y0, x1, y1 in mm from the top-left
 
 MM_PER_PT = 25.4 / 72.0
@@ -122,8 +123,7 @@ class _Worker:
             env.setdefault(var, "1")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-P", "-c", code, os.path.abspath(__file__), str(p2c_r), str(c2p_w),
-                 str(memory_mb)],
+                [sys.executable, "-P", "-c", code, os.path.abspath(__file__), str(p2c_r), str(c2p_w), str(memory_mb)],
                 pass_fds=(p2c_r, c2p_w),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -282,8 +282,7 @@ def shutdown_workers() -> None:
 class PdfSession:
     """An open PDF in a worker. Use :func:`open_pdf`; always close it (``with``)."""
 
-    def __init__(self, worker: _Worker, timeout_s: float, page_count: int,
-                 page_sizes: list[tuple[float, float]]) -> None:
+    def __init__(self, worker: _Worker, timeout_s: float, page_count: int, page_sizes: list[tuple[float, float]]) -> None:
         self._worker: _Worker | None = worker
         self._timeout_s = timeout_s
         self._state: Literal["opened", "rendering", "finished"] = "opened"
@@ -312,7 +311,7 @@ class PdfSession:
         for expected in range(self.page_count):
             msg = self._recv(expected)
             if msg[0] == "error":
-                self._finish(reuse=True)
+                self._finish(reuse=msg[1] != "memory")  # after a MemoryError, start afresh
                 raise PdfToolError(msg[1], msg[2], msg[3])
             if msg[0] != "page" or msg[1] != expected:
                 raise PdfToolError("worker", f"unexpected message {msg[0]!r} for page index {expected}")
@@ -372,7 +371,7 @@ class PdfSession:
 def open_pdf(data: bytes, *, max_pages: int, timeout_s: float, memory_mb: int) -> PdfSession:
     """Open ``data`` in a worker; page sizes are fetched only when ``page_count <= max_pages``.
 
-    Raises :class:`PdfToolError` (encrypted, corrupt, timeout, crashed, memory, worker).
+    Raises :class:`PdfToolError` (encrypted, corrupt, empty, timeout, crashed, memory, worker).
     """
     worker = _POOL.acquire(memory_mb)
     try:
@@ -383,7 +382,10 @@ def open_pdf(data: bytes, *, max_pages: int, timeout_s: float, memory_mb: int) -
         worker.kill()
         raise
     if msg[0] == "error":
-        _POOL.release(worker)
+        if msg[1] == "memory":
+            worker.kill()
+        else:
+            _POOL.release(worker)
         raise PdfToolError(msg[1], msg[2], msg[3])
     if msg[0] != "opened":
         worker.kill()
@@ -444,26 +446,27 @@ def _limit_address_space(memory_mb: int) -> None:  # pragma: no cover - runs in 
         pass  # not Linux: only the wall-clock guard applies
 
 
-def _serve_document(pdfium: Any, c: Any, data: bytes, max_pages: int,
-                    rx: Connection, tx: Connection) -> None:  # pragma: no cover - runs in the worker
+def _serve_document(
+    pdfium: Any, c: Any, data: bytes, max_pages: int, rx: Connection, tx: Connection
+) -> None:  # pragma: no cover - runs in the worker
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        code = getattr(exc, "err_code", None)
-        kind = "encrypted" if code in (c.FPDF_ERR_PASSWORD, c.FPDF_ERR_SECURITY) else "corrupt"
-        tx.send(("error", kind, str(exc), None))
+        tx.send(("error", _load_failure_kind(c, data, getattr(exc, "err_code", None)), str(exc), None))
         return
     try:
         try:
             pdf.init_forms()  # before any page is loaded, so that filled-in fields are drawn
         except Exception:
             pass
-        try:
-            count = len(pdf)
-            sizes = [pdf.get_page_size(i) for i in range(count)] if count <= max_pages else []
-        except Exception as exc:
-            tx.send(("error", "corrupt", f"{type(exc).__name__}: {exc}", None))
-            return
+        count = len(pdf)
+        sizes: list[tuple[float, float]] = []
+        for i in range(count if count <= max_pages else 0):
+            try:
+                sizes.append(pdf.get_page_size(i))
+            except Exception as exc:
+                tx.send(("error", "corrupt", f"{type(exc).__name__}: {exc}", i))
+                return
         tx.send(("opened", count, sizes))
         msg = rx.recv()
         if msg[0] != "render":
@@ -487,8 +490,37 @@ def _serve_document(pdfium: Any, c: Any, data: bytes, max_pages: int,
         pdf.close()
 
 
-def _render_page(pdfium: Any, c: Any, pdf: Any, index: int,
-                 max_dpi: float) -> tuple[tuple[Any, ...], Any]:  # pragma: no cover - worker
+def _load_failure_kind(c: Any, data: bytes, code: int | None) -> str:  # pragma: no cover - worker
+    """Why pdfium refused the file: ``encrypted``, ``empty`` (no pages) or ``corrupt``.
+
+    pdfium's last-error code is not reset between documents (a PDF without pages fails
+    without setting one), so it is cross-checked with pypdf, imported only on this path.
+    """
+    encrypted: bool | None = None
+    pages: int | None = None
+    try:
+        import io
+
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        encrypted = bool(reader.is_encrypted)
+        if not encrypted:
+            pages = len(reader.pages)
+    except Exception:
+        pass
+    if code in (c.FPDF_ERR_PASSWORD, c.FPDF_ERR_SECURITY) and encrypted is not False:
+        return "encrypted"
+    if encrypted:  # pdfium could not open it and pypdf says it is encrypted
+        return "encrypted"
+    if pages == 0:
+        return "empty"
+    return "corrupt"
+
+
+def _render_page(
+    pdfium: Any, c: Any, pdf: Any, index: int, max_dpi: float
+) -> tuple[tuple[Any, ...], Any]:  # pragma: no cover - worker
     page = pdf[index]
     try:
         w_pt, h_pt = page.get_size()
@@ -496,6 +528,9 @@ def _render_page(pdfium: Any, c: Any, pdf: Any, index: int,
         native = _native_image_dpi(c, page, w_pt, h_pt)
         if native is not None and 72.0 <= native < dpi:
             dpi = native
+        flags = c.FPDF_ANNOT  # a Gray bitmap gets luma anyway; FPDF_GRAYSCALE only makes it 3× slower
+        if native is not None and dpi == native:  # scan pixels map 1:1: copy them, do not resample
+            flags |= c.FPDF_RENDER_NO_SMOOTHIMAGE
         width_mm, height_mm = w_pt * MM_PER_PT, h_pt * MM_PER_PT
         to_mm = _page_to_mm(c, page, w_pt, h_pt)
         words = _text_words(c, page, to_mm)
@@ -508,7 +543,6 @@ def _render_page(pdfium: Any, c: Any, pdf: Any, index: int,
         height = max(1, round(h_pt * dpi / 72.0))
         bitmap = pdfium.PdfBitmap.new_native(width, height, c.FPDFBitmap_Gray)
         bitmap.fill_rect((255, 255, 255, 255), 0, 0, width, height)
-        flags = c.FPDF_ANNOT | c.FPDF_GRAYSCALE
         c.FPDF_RenderPageBitmap(bitmap, page, 0, 0, width, height, 0, flags)
         if page.formenv:
             c.FPDF_FFLDraw(page.formenv, bitmap, page, 0, 0, width, height, 0, flags)
@@ -586,15 +620,15 @@ def _page_to_mm(
     return to_mm
 
 
-def _box_mm(to_mm: Callable[[float, float], tuple[float, float]],
-            left: float, bottom: float, right: float, top: float) -> tuple[float, float, float, float]:
+def _box_mm(
+    to_mm: Callable[[float, float], tuple[float, float]], left: float, bottom: float, right: float, top: float
+) -> tuple[float, float, float, float]:
     xa, ya = to_mm(left, top)
     xb, yb = to_mm(right, bottom)
     return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
 
 
-def _adjacent(a: tuple[float, float, float, float], b: tuple[float, float, float, float],
-              direction: str | None) -> str | None:
+def _adjacent(a: tuple[float, float, float, float], b: tuple[float, float, float, float], direction: str | None) -> str | None:
     """Direction (``"h"``/``"v"``) in which char box ``b`` continues the word ending in ``a``."""
     ah, bh = a[3] - a[1], b[3] - b[1]
     aw, bw = a[2] - a[0], b[2] - b[0]
@@ -612,8 +646,9 @@ def _adjacent(a: tuple[float, float, float, float], b: tuple[float, float, float
     return None
 
 
-def _text_words(c: Any, page: Any,
-                to_mm: Callable[[float, float], tuple[float, float]]) -> list[WordBox] | None:  # pragma: no cover
+def _text_words(
+    c: Any, page: Any, to_mm: Callable[[float, float], tuple[float, float]]
+) -> list[WordBox] | None:  # pragma: no cover
     """Words of the visible text, or None when there is none (or it is not mapped to Unicode)."""
     textpage = c.FPDFText_LoadPage(page)
     if not textpage:
@@ -687,8 +722,9 @@ def _text_words(c: Any, page: Any,
     return words
 
 
-def _form_field_words(c: Any, page: Any, formenv: Any,
-                      to_mm: Callable[[float, float], tuple[float, float]]) -> list[WordBox]:  # pragma: no cover
+def _form_field_words(
+    c: Any, page: Any, formenv: Any, to_mm: Callable[[float, float], tuple[float, float]]
+) -> list[WordBox]:  # pragma: no cover
     """One word per filled-in, visible AcroForm text field (or combo box), boxed by its widget."""
     import ctypes
 

@@ -136,3 +136,10 @@ class InvalidMessageError(QueueError):
     """A record message does not match jimu/schemas/record-message.schema.json (a bug, never the operator's)."""
 
     default_hint = "This is a bug in the record builder; the document stays in its state and nothing is published."
+
+
+class UserAdminError(JimuError):
+    """A review-UI account cannot be created or changed as asked (``jimu users``)."""
+
+    exit_code = 9
+    default_hint = "Run `jimu users list` to see the accounts; roles are operator, supervisor and admin."

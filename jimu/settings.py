@@ -76,3 +76,27 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     return Settings()
 
+
+
+class ReviewSettings(BaseSettings):
+    """Settings of the review web app (``jimu review serve``); env prefix ``JIMU_REVIEW_``.
+
+    The app uses :class:`Settings` for the store, the queue and the data dir, and these for itself.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="JIMU_REVIEW_", extra="ignore")
+
+    lock_ttl_s: float = 600.0  # a document opened by an operator stays locked to them this long (refreshed on use)
+    session_idle_s: float = 1800.0  # a session unused this long is logged out
+    session_max_s: float = 12 * 3600.0  # … and every session ends after this long
+    cookie_secure: bool = False  # set True when served over HTTPS (adds the Secure cookie flag)
+    login_window_s: float = 900.0  # failed logins are counted over this window …
+    login_max_failures_per_name: int = 5  # … per user name
+    login_max_failures_per_ip: int = 20  # … and per client address
+    worklist_limit: int = 200  # rows shown on the work list (counts cover every matching document)
+    relay_after_approve: bool = True  # run the outbox relay right after an approval (background task)
+
+
+@lru_cache(maxsize=1)
+def get_review_settings() -> ReviewSettings:
+    return ReviewSettings()

@@ -181,8 +181,8 @@ def font_glyphs(path: str) -> list[list[np.ndarray]]:
 def load_groups(font_set: str, log: Callable[[str], None]) -> list[GlyphGroup]:
     groups: list[GlyphGroup] = []
     for name, role, kind, fset, patterns in FONT_GROUPS:
-        if font_set == "base" and fset != "base":
-            continue
+        if font_set == "base" and fset != "base" and role != "unseen":
+            continue  # evaluation-only fonts are used whatever the training fonts
         paths = sorted({p for pat in patterns for p in glob.glob(pat, recursive=True)})
         paths = [p for p in paths if not os.path.islink(p)]
         if not paths:
@@ -648,10 +648,10 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "extractors" / "models" / "digits.npz")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--jobs", type=int, default=1, help="processes for rendering (the machine is shared)")
-    ap.add_argument("--per-class", type=int, default=6000, help="training renders per digit")
+    ap.add_argument("--per-class", type=int, default=8000, help="training renders per digit")
     ap.add_argument("--eval-per-class", type=int, default=300)
     ap.add_argument("--hidden", default="256,128")
-    ap.add_argument("--alpha", type=float, default=1e-4, help="L2 penalty")
+    ap.add_argument("--alpha", type=float, default=1e-3, help="L2 penalty")
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--members", type=int, default=3, help="MLPs in the ensemble")
     ap.add_argument("--cache", type=Path, help="keep the rendered feature sets here and reuse them")

@@ -6,7 +6,7 @@ must produce — an :class:`~jimu.errors.InputFileError` subclass, or ``"ok"`` �
 settings overrides the case needs (e.g. a short PDF timeout so a bomb test stays quick)
 and words the error message must contain.  :data:`KINDS` maps each kind to its maker;
 ``make(kind, folder)`` is the entry point.  The files are small on disk (the largest,
-the content-stream bomb, is ~70 KB; the over-size file is sparse).
+the content-stream bomb and the 900-megapixel PNG, are ~150 KB; the over-size file is sparse).
 
 Run ``python -m tests.resources.bad_inputs DIR`` to write them all into ``DIR``.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFont, TiffImagePlugin
 
 from jimu.errors import (
     BlankPageError,
@@ -80,15 +80,15 @@ def form_like_page(dpi: int = 200, seed: int = 0) -> Image.Image:
     return img
 
 
-def blank_page(dpi: int = 200, seed: int = 0) -> Image.Image:
+def blank_page(dpi: int = 150, seed: int = 0) -> Image.Image:
     """A blank sheet as a scanner sees it: off-white paper, sensor noise, a few dust specks."""
     w, h = a4_px(dpi)
     gen = np.random.default_rng(seed)
-    f = gen.normal(246.0, 2.0, (h, w)).astype(np.float32)
+    a = gen.integers(241, 251, (h, w), dtype=np.uint8)
     for _ in range(25):
         y, x = int(gen.integers(0, h - 3)), int(gen.integers(0, w - 3))
-        f[y : y + 2, x : x + 2] = float(gen.uniform(60, 160))
-    return Image.fromarray(np.clip(f, 0, 255).astype(np.uint8), mode="L")
+        a[y : y + 2, x : x + 2] = int(gen.integers(60, 160))
+    return Image.fromarray(a, mode="L")
 
 
 def encode(img: Image.Image, fmt: str, **params: Any) -> bytes:
@@ -114,12 +114,7 @@ def bilevel_png(width: int, height: int) -> bytes:
         left -= n
     parts.append(comp.flush())
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", b"".join(parts))
-        + png_chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", b"".join(parts)) + png_chunk(b"IEND", b"")
 
 
 def pdf_file(objects: list[bytes]) -> bytes:
@@ -141,8 +136,13 @@ def pdf_stream(data: bytes, extra: bytes = b"") -> bytes:
     return b"<< /Length %d %s >>\nstream\n" % (len(data), extra) + data + b"\nendstream"
 
 
-def one_page_pdf(content: bytes, media: tuple[float, float] = (595.28, 841.89), resources: bytes = b"",
-                 extra_objects: list[bytes] | None = None, content_extra: bytes = b"") -> bytes:
+def one_page_pdf(
+    content: bytes,
+    media: tuple[float, float] = (595.28, 841.89),
+    resources: bytes = b"",
+    extra_objects: list[bytes] | None = None,
+    content_extra: bytes = b"",
+) -> bytes:
     """catalog (1), pages (2), page (3), content (4), then ``extra_objects`` (5, 6, ...)."""
     objs = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -280,20 +280,18 @@ def make_encrypted_pdf(folder: Path) -> BadInput:
 def make_pdf_owner_password_only(folder: Path) -> BadInput:
     """Restricted (no editing) but opens without a password, like many downloadable forms."""
     from pypdf import PdfReader, PdfWriter
+    from pypdf.constants import UserAccessPermissions
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(reportlab_pdf())))
-    writer.encrypt(user_password="", owner_password="owner-secret", permissions_flag=0b1100)
+    allowed = UserAccessPermissions.PRINT | UserAccessPermissions.EXTRACT  # no modifying
+    writer.encrypt(user_password="", owner_password="owner-secret", permissions_flag=allowed)
     buf = io.BytesIO()
     writer.write(buf)
     return BadInput("pdf_owner_password_only", _write(folder, "restricted.pdf", buf.getvalue()), "ok")
 
 
-def make_pdf_bomb_nested_xobjects(folder: Path) -> BadInput:
-    """24 levels of form XObjects, each drawing the next one twice: 2^23 fills from ~5 KB.
-
-    pdfium needs minutes and gigabytes for it; with a 2 s timeout the worker is killed.
-    """
-    depth = 24
+def nested_xobject_bomb(depth: int = 24) -> bytes:
+    """``depth`` levels of form XObjects, each drawing the next one twice: 2^(depth-1) fills."""
     page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /XObject << /X 5 0 R >> >> /Contents 4 0 R >>"
     objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>", page, pdf_stream(b"/X Do")]
     for level in range(depth):
@@ -303,27 +301,33 @@ def make_pdf_bomb_nested_xobjects(folder: Path) -> BadInput:
         else:
             body, res = b"q /X Do Q q /X Do Q", b"/Resources << /XObject << /X %d 0 R >> >>" % (num + 1)
         objs.append(pdf_stream(body, b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] " + res))
-    path = _write(folder, "bomb_nested.pdf", pdf_file(objs))
-    return BadInput("pdf_bomb_nested_xobjects", path, LimitExceededError, {"pdf_timeout_s": 2.0},
-                    message_has=("seconds",))
+    return pdf_file(objs)
+
+
+def make_pdf_bomb_nested_xobjects(folder: Path) -> BadInput:
+    """24 levels of nested form XObjects (~5 KB): pdfium needs minutes and gigabytes for it.
+
+    With a 2 s timeout the worker is killed.
+    """
+    path = _write(folder, "bomb_nested.pdf", nested_xobject_bomb())
+    return BadInput("pdf_bomb_nested_xobjects", path, LimitExceededError, {"pdf_timeout_s": 2.0}, message_has=("seconds",))
 
 
 def make_pdf_bomb_memory(folder: Path) -> BadInput:
     """The nested-XObject bomb again, with a generous timeout: the memory cap must stop it."""
-    base = make_pdf_bomb_nested_xobjects(folder)
-    path = base.path.rename(folder / "bomb_memory.pdf")
-    return BadInput("pdf_bomb_memory", path, LimitExceededError, {"pdf_timeout_s": 60.0, "pdf_memory_mb": 300},
-                    message_has=("memory",))
+    path = _write(folder, "bomb_memory.pdf", nested_xobject_bomb())
+    return BadInput(
+        "pdf_bomb_memory", path, LimitExceededError, {"pdf_timeout_s": 60.0, "pdf_memory_mb": 300}, message_has=("memory",)
+    )
 
 
 def make_pdf_bomb_content_stream(folder: Path) -> BadInput:
-    """A 64 MB flate-compressed content stream (~70 KB on disk) of overlapping fills."""
+    """A 64 MB flate-compressed content stream (~160 KB on disk) of overlapping fills."""
     line = b"0.5 g 10 10 575 822 re f\n"
     raw = line * ((64 << 20) // len(line))
     data = one_page_pdf(zlib.compress(raw, 9), media=(595, 842), content_extra=b"/Filter /FlateDecode")
     path = _write(folder, "bomb_content.pdf", data)
-    return BadInput("pdf_bomb_content_stream", path, LimitExceededError, {"pdf_timeout_s": 2.0},
-                    message_has=("seconds",))
+    return BadInput("pdf_bomb_content_stream", path, LimitExceededError, {"pdf_timeout_s": 2.0}, message_has=("seconds",))
 
 
 def make_pdf_100_pages(folder: Path) -> BadInput:
@@ -334,6 +338,18 @@ def make_pdf_100_pages(folder: Path) -> BadInput:
 def make_pdf_zero_pages(folder: Path) -> BadInput:
     data = pdf_file([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"])
     return BadInput("pdf_zero_pages", _write(folder, "no_pages.pdf", data), EmptyFileError, message_has=("no pages",))
+
+
+def make_pdf_broken_page(folder: Path) -> BadInput:
+    """The page tree's only kid is not a page (a font dictionary)."""
+    data = pdf_file(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ]
+    )
+    return BadInput("pdf_broken_page", _write(folder, "broken_page.pdf", data), CorruptFileError, message_has=("page 1",))
 
 
 def make_pdf_huge_page(folder: Path) -> BadInput:
@@ -349,7 +365,7 @@ def make_pdf_tiny_page(folder: Path) -> BadInput:
 
 # =========================================================================== limits (images)
 def make_decompression_bomb_png(folder: Path) -> BadInput:
-    """30000×30000 1-bit PNG (900 megapixels, ~110 KB on disk)."""
+    """30000×30000 1-bit PNG (900 megapixels, ~150 KB on disk; 112 MB of raw rows)."""
     path = _write(folder, "bomb.png", bilevel_png(30_000, 30_000))
     return BadInput("decompression_bomb_png", path, LimitExceededError, message_has=("too large",))
 
@@ -392,14 +408,14 @@ def make_tiff_huge_dimensions(folder: Path) -> BadInput:
 def make_tiff_61_pages(folder: Path) -> BadInput:
     frames = [Image.new("1", (200, 200), 1) for _ in range(61)]
     data = encode(frames[0], "TIFF", save_all=True, append_images=frames[1:], compression="group4")
-    return BadInput("tiff_61_pages", _write(folder, "feeder_61.tif", data), LimitExceededError,
-                    message_has=("60 pages",))
+    return BadInput("tiff_61_pages", _write(folder, "feeder_61.tif", data), LimitExceededError, message_has=("60 pages",))
 
 
 def make_tiff_corrupt_second_page(folder: Path) -> BadInput:
     first, second = form_like_page(seed=1), form_like_page(seed=2)
     data = bytearray(encode(first, "TIFF", save_all=True, append_images=[second], compression="tiff_deflate"))
     with Image.open(io.BytesIO(bytes(data))) as im:
+        assert isinstance(im, TiffImagePlugin.TiffImageFile)
         im.seek(1)
         offsets, counts = im.tag_v2[273], im.tag_v2[279]
     garbage = random.Random(5).randbytes(64)
@@ -411,18 +427,17 @@ def make_tiff_corrupt_second_page(folder: Path) -> BadInput:
 
 
 def make_png_1x1(folder: Path) -> BadInput:
-    return BadInput("png_1x1", _write(folder, "pixel.png", encode(Image.new("L", (1, 1), 0), "PNG")),
-                    CorruptFileError, message_has=("too small",))
+    return BadInput(
+        "png_1x1",
+        _write(folder, "pixel.png", encode(Image.new("L", (1, 1), 0), "PNG")),
+        CorruptFileError,
+        message_has=("too small",),
+    )
 
 
 def make_png_0x0(folder: Path) -> BadInput:
     ihdr = struct.pack(">IIBBBBB", 0, 0, 8, 0, 0, 0, 0)
-    data = (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(b""))
-        + png_chunk(b"IEND", b"")
-    )
+    data = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(b"")) + png_chunk(b"IEND", b"")
     return BadInput("png_0x0", _write(folder, "zero.png", data), CorruptFileError, message_has=("damaged",))
 
 
@@ -438,16 +453,14 @@ def make_file_over_size_limit(folder: Path) -> BadInput:
 
 # =========================================================================== blank pages
 def make_blank_single_page(folder: Path) -> BadInput:
-    path = _write(folder, "blank.png", encode(blank_page(), "PNG", dpi=(200, 200)))
+    path = _write(folder, "blank.png", encode(blank_page(), "PNG", dpi=(150, 150), compress_level=1))
     return BadInput("blank_single_page", path, BlankPageError, message_has=("blank",))
 
 
 def make_all_blank_tiff(folder: Path) -> BadInput:
-    pages = [blank_page(seed=s) for s in range(3)]
-    data = encode(pages[0], "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate",
-                  dpi=(200, 200))
-    return BadInput("all_blank_tiff", _write(folder, "blank3.tif", data), BlankPageError,
-                    message_has=("all 3 pages",))
+    pages = [blank_page(dpi=100, seed=s) for s in range(3)]
+    data = encode(pages[0], "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate", dpi=(100, 100))
+    return BadInput("all_blank_tiff", _write(folder, "blank3.tif", data), BlankPageError, message_has=("all 3 pages",))
 
 
 # =========================================================================== fine after all
@@ -481,6 +494,7 @@ KINDS: dict[str, Callable[[Path], BadInput]] = {
     "pdf_bomb_content_stream": make_pdf_bomb_content_stream,
     "pdf_100_pages": make_pdf_100_pages,
     "pdf_zero_pages": make_pdf_zero_pages,
+    "pdf_broken_page": make_pdf_broken_page,
     "pdf_huge_page": make_pdf_huge_page,
     "pdf_tiny_page": make_pdf_tiny_page,
     "decompression_bomb_png": make_decompression_bomb_png,

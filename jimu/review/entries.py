@@ -1,0 +1,68 @@
+"""The second operator's blind entries of restricted fields that did not match the first entry.
+
+A matching second entry needs no storage (``FieldValue.checked_by`` records who checked); a
+mismatching one is kept here until a supervisor decides the field, then deleted (the audit log
+keeps the masked trail).  The values here are as sensitive as ``field_values`` and live in the
+same store.
+
+The table belongs to the review app and is created by :func:`ensure_tables` (``CREATE TABLE IF NOT
+EXISTS``) when the app starts; it is not part of ``jimu.store.models`` / Alembic yet — see the
+migration sketch in ``jimu/review/README.md``.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Engine, Index, Integer, MetaData, String, Text, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from jimu.store.models import NAMING, UTCDateTime, utcnow
+
+_BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ReviewBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class SecondEntry(ReviewBase):
+    __tablename__ = "review_second_entries"
+    __table_args__ = (Index("ix_review_second_entries_document_id", "document_id"),)
+
+    id: Mapped[int] = mapped_column(_BigIntPK, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(String(36))
+    field_value_id: Mapped[int] = mapped_column(BigInteger)  # FieldValue.id (a reprocessed field gets a new id)
+    field_id: Mapped[str] = mapped_column(String(128))
+    operator: Mapped[str] = mapped_column(String(64))
+    value_json: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+_done: set[str] = set()
+_lock = threading.Lock()
+
+
+def ensure_tables(engine: Engine) -> None:
+    """Create the review app's own table(s) when missing (idempotent, cheap after the first call)."""
+    key = engine.url.render_as_string(hide_password=True)
+    with _lock:
+        if key in _done:
+            return
+        ReviewBase.metadata.create_all(engine, checkfirst=True)
+        _done.add(key)
+
+
+def entries_for(session: Session, document_id: str) -> list[SecondEntry]:
+    return list(session.scalars(select(SecondEntry).where(SecondEntry.document_id == document_id)
+                                .order_by(SecondEntry.id)))
+
+
+def entries_for_many(session: Session, document_ids: list[str]) -> dict[str, list[SecondEntry]]:
+    out: dict[str, list[SecondEntry]] = {}
+    if not document_ids:
+        return out
+    for e in session.scalars(select(SecondEntry).where(SecondEntry.document_id.in_(document_ids))):
+        out.setdefault(e.document_id, []).append(e)
+    return out

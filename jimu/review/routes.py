@@ -1,0 +1,577 @@
+"""Routes of the review app.  URLs carry only ids (documents by id, fields by their numeric id).
+
+Pages (GET, login required → otherwise a redirect to /login):
+  /                                   → /worklist
+  /login                              login form
+  /worklist?form=&batch=&ward=        documents waiting for review, oldest first; counts per reason
+  /next                               the oldest document this user can work on now
+  /documents/{doc_id}                 review page / blind second entry page (by stage)
+  /supervisor?days=                   throughput and corrections per operator; the mismatch queue  [supervisor]
+  /supervisor/audit                   the audit log                                                [supervisor]
+  /supervisor/documents/{doc_id}      decide a double-entry mismatch                               [supervisor]
+Images (GET, login required → otherwise 401):
+  /documents/{doc_id}/fields/{field_pk}/crop.png
+  /documents/{doc_id}/page.png
+Posts (login + CSRF token required → otherwise 401 / 403):
+  /login, /logout
+  /documents/{doc_id}/approve | /skip | /reject | /second-entry
+  /supervisor/documents/{doc_id}/decide
+  /api/documents/{doc_id}/fields/{field_pk}     JSON {"value": text}; header X-CSRF-Token
+  /api/documents/{doc_id}/lock                  keep the lock while the page is open
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jimu.review import service
+from jimu.review.app import AppContext, CsrfRejected, NotAllowed, NotLoggedIn
+from jimu.review.auth import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    WebSession,
+    has_role,
+    hash_password,
+    needs_rehash,
+    tokens_equal,
+    verify_password,
+)
+from jimu.review.pageimage import original_file, render_page_png
+from jimu.review.service import Filters, NotFound, ReviewProblem
+from jimu.store import repo
+from jimu.store.db import session_scope
+from jimu.store.models import Document, FieldValue, User, utcnow
+
+router = APIRouter()
+
+FIELD_PK_RE: Final = re.compile(r"^[0-9]{1,18}$")
+SAFE_NEXT_RE: Final = re.compile(r"^/(?!/)[A-Za-z0-9/_.\-]*$")
+FILTER_RE: Final = re.compile(r"^[\w\-]{1,64}$")
+USER_RECHECK_S: Final = 30.0
+KEYS: Final = [
+    ("Enter", "この項目を確定して次の要確認項目へ"),
+    ("Tab / Shift+Tab", "次の項目 / 前の項目"),
+    ("Ctrl+Enter または F9", "書類を承認"),
+    ("F8", "スキップ（次の書類へ）"),
+    ("F4", "不備返戻（区役所へ戻す）"),
+    ("F2", "ページ全体の画像を表示／閉じる"),
+    ("Esc", "画像・ダイアログを閉じる"),
+]
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def ctx_of(request: Request) -> AppContext:
+    c: AppContext = request.app.state.ctx
+    return c
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def current_user(request: Request) -> WebSession:
+    c = ctx_of(request)
+    s = c.sessions.get(request.cookies.get(SESSION_COOKIE))
+    if s is None:
+        raise NotLoggedIn()
+    if time.monotonic() - s.checked > USER_RECHECK_S:
+        with session_scope(c.factory) as db:
+            user = db.get(User, s.user_id)
+            active, role = (user.active, user.role) if user is not None else (False, "")
+        if not active:
+            c.sessions.delete(s.token)
+            raise NotLoggedIn()
+        s.role = role
+        s.checked = time.monotonic()
+    return s
+
+
+def supervisor_user(s: WebSession = Depends(current_user)) -> WebSession:
+    if not has_role(s.role, "supervisor"):
+        raise NotAllowed()
+    return s
+
+
+@dataclass
+class Posted:
+    s: WebSession
+    form: dict[str, str]
+
+
+async def csrf_form(request: Request, s: WebSession = Depends(current_user)) -> Posted:
+    """The posted form of a logged-in user whose CSRF token matches (field or header)."""
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    token = request.headers.get(CSRF_HEADER) or fields.get(CSRF_FIELD)
+    if not tokens_equal(token, s.csrf):
+        raise CsrfRejected()
+    return Posted(s, fields)
+
+
+async def csrf_json(request: Request, s: WebSession = Depends(current_user)) -> Posted:
+    if not tokens_equal(request.headers.get(CSRF_HEADER), s.csrf):
+        raise CsrfRejected()
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        raise ReviewProblem("要求の形式が正しくありません") from None
+    if not isinstance(body, dict):
+        raise ReviewProblem("要求の形式が正しくありません")
+    return Posted(s, {k: v for k, v in body.items() if isinstance(v, str)})
+
+
+async def supervisor_form(request: Request, s: WebSession = Depends(supervisor_user)) -> Posted:
+    return await csrf_form(request, s)
+
+
+def render(request: Request, name: str, context: Mapping[str, Any], s: WebSession | None,
+           status: int = 200) -> Response:
+    c = ctx_of(request)
+    data = {"s": s, "flashes": s.pop_flashes() if s else [], "csrf": s.csrf if s else "",
+            "is_supervisor": bool(s and has_role(s.role, "supervisor")), **context}
+    return c.templates.TemplateResponse(request, name, data, status_code=status)
+
+
+def field_pk(value: str) -> int:
+    if not FIELD_PK_RE.fullmatch(value):
+        raise NotFound("項目が見つかりません")
+    return int(value)
+
+
+def posted_values(form: Mapping[str, str], prefix: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for k, v in form.items():
+        if k.startswith(prefix) and FIELD_PK_RE.fullmatch(k[len(prefix):]):
+            out[int(k[len(prefix):])] = v
+    return out
+
+
+def filters_from(request: Request) -> Filters:
+    q = request.query_params
+
+    def ok(name: str) -> str | None:
+        v = q.get(name) or None
+        return v if v is not None and FILTER_RE.fullmatch(v) else None
+
+    return Filters(form=ok("form"), batch=ok("batch"), ward=ok("ward"))
+
+
+def page_available(c: AppContext, doc: Document) -> bool:
+    return original_file(doc.original_path, c.settings.data_dir) is not None
+
+
+def redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+def relay_outbox(c: AppContext) -> None:
+    """Publish what the approval put in the outbox (runs after the response; failures leave it pending)."""
+    from jimu.errors import JimuError
+    from jimu.outbox import relay
+    from jimu.queue import get_publisher
+
+    try:
+        publisher = get_publisher(c.settings)
+        try:
+            relay(c.factory, publisher)
+        finally:
+            publisher.close()
+    except JimuError as e:
+        import logging
+
+        logging.getLogger(__name__).info("outbox relay after approval did not finish: %s", type(e).__name__)
+
+
+def after_delivery(c: AppContext, tasks: BackgroundTasks) -> None:
+    if c.review.relay_after_approve:
+        tasks.add_task(relay_outbox, c)
+
+
+# ------------------------------------------------------------------------------------------ login
+
+
+@router.get("/")
+def home(s: WebSession = Depends(current_user)) -> Response:
+    return redirect("/worklist")
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    c = ctx_of(request)
+    if c.sessions.get(request.cookies.get(SESSION_COOKIE)) is not None:
+        return redirect("/worklist")
+    import secrets
+
+    token = secrets.token_urlsafe(32)
+    nxt = request.query_params.get("next", "")
+    response = render(request, "login.html", {"login_csrf": token, "next": nxt if SAFE_NEXT_RE.fullmatch(nxt) else "",
+                                              "error": None}, None)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="strict", secure=c.review.cookie_secure,
+                        path="/login")
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    c = ctx_of(request)
+    form = await request.form()
+    name = str(form.get("name") or "").strip()
+    password = str(form.get("password") or "")
+    nxt = str(form.get("next") or "")
+    if not tokens_equal(request.cookies.get(LOGIN_COOKIE), str(form.get(CSRF_FIELD) or "")):
+        raise CsrfRejected()
+    ip = client_ip(request)
+
+    def again(message: str, status: int) -> Response:
+        response = render(request, "login.html", {"login_csrf": request.cookies.get(LOGIN_COOKIE),
+                                                  "next": nxt if SAFE_NEXT_RE.fullmatch(nxt) else "",
+                                                  "error": message}, None, status=status)
+        return response
+
+    if c.limiter.blocked(name, ip):
+        return again("ログインの失敗が続いたため、しばらくログインできません。時間をおいてやり直してください", 429)
+    from starlette.concurrency import run_in_threadpool
+
+    user_id = await run_in_threadpool(_check_login, c, name, password)
+    if user_id is None:
+        c.limiter.failed(name, ip)
+        return again("ユーザー名またはパスワードが違います", 401)
+    c.limiter.succeeded(name)
+    with session_scope(c.factory) as db:
+        user = db.get(User, user_id)
+        assert user is not None
+        s = c.sessions.create(user)
+        repo.append_audit(db, user.name, "user.login")
+    c.sessions.delete(request.cookies.get(SESSION_COOKIE))
+    response = redirect(nxt if nxt and SAFE_NEXT_RE.fullmatch(nxt) else "/worklist")
+    response.set_cookie(SESSION_COOKIE, s.token, httponly=True, samesite="strict", secure=c.review.cookie_secure,
+                        path="/")
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+def _check_login(c: AppContext, name: str, password: str) -> int | None:
+    with session_scope(c.factory) as db:
+        user = db.scalar(select(User).where(User.name == name)) if name else None
+        ok = verify_password(user.password_hash if user is not None and user.active else None, password)
+        if not ok or user is None:
+            return None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        return user.id
+
+
+@router.post("/logout")
+def logout(request: Request, p: Posted = Depends(csrf_form)) -> Response:
+    c = ctx_of(request)
+    c.sessions.delete(p.s.token)
+    with session_scope(c.factory) as db:
+        repo.append_audit(db, p.s.user_name, "user.logout")
+    response = redirect("/login")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# ------------------------------------------------------------------------------------------ work list
+
+
+@router.get("/worklist")
+def worklist(request: Request, s: WebSession = Depends(current_user)) -> Response:
+    c = ctx_of(request)
+    filters = filters_from(request)
+    s.filters = filters.query()
+    with session_scope(c.factory) as db:
+        wl = service.work_list(db, filters, s.user_name, s.role, c.review.worklist_limit)
+    return render(request, "worklist.html", {"wl": wl, "filters": filters, "stage_text": service.STAGE_TEXT}, s)
+
+
+@router.get("/next")
+def next_doc(request: Request, s: WebSession = Depends(current_user)) -> Response:
+    c = ctx_of(request)
+    filters = Filters(**s.filters)
+    with session_scope(c.factory) as db:
+        doc_id = service.next_document(db, filters, s.user_name, s.role, s.skipped)
+    if doc_id is None:
+        s.flash("いま作業できる書類はありません", "info")
+        return redirect("/worklist")
+    return redirect(f"/documents/{doc_id}")
+
+
+# ------------------------------------------------------------------------------------------ review
+
+
+def _review_context(c: AppContext, view: service.ReviewView, s: WebSession) -> dict[str, Any]:
+    return {"v": view, "doc": view.doc, "form": view.form, "keys": KEYS, "reject_reasons": service.REJECT_REASONS,
+            "user": s.user_name}
+
+
+@router.get("/documents/{doc_id}")
+def document_page(request: Request, doc_id: str, s: WebSession = Depends(current_user)) -> Response:
+    c = ctx_of(request)
+    with session_scope(c.factory) as db:
+        doc, form = service.load_review_document(db, doc_id)
+        stage = service.document_stage(db, doc)
+        if stage == "supervisor":
+            if has_role(s.role, "supervisor"):
+                return redirect(f"/supervisor/documents/{doc.id}")
+            raise service.Forbidden("この書類は監督者の確認を待っています")
+        if stage == "second" and s.user_name in service.first_operators(doc):
+            raise service.Forbidden("この書類の最初の入力はあなたです。二重入力は別の担当者がします")
+        service.take_lock(db, doc, s.user_name, c.review.lock_ttl_s)
+        repo.append_audit(db, s.user_name, "review.open", document_id=doc.id, detail={"stage": stage})
+        available = page_available(c, doc)
+        if stage == "second":
+            ev = service.blind_view(doc, form, page_available=available)
+            return render(request, "entry.html", {"e": ev, "doc": doc, "form": form, "keys": KEYS,
+                                                  "reject_reasons": service.REJECT_REASONS, "mode": "second",
+                                                  "action": f"/documents/{doc.id}/second-entry"}, s)
+        view = service.build_review_view(doc, form, page_available=available)
+        _mark_confirmed(view, s.user_name)
+        service.audit_restricted_view(db, s.user_name, doc,
+                                      [f for f in doc.fields if f.sensitivity == "restricted"
+                                       and any(v.pk == f.id for b in view.blocks for v in b.fields)], "value")
+        return render(request, "review.html", _review_context(c, view, s), s)
+
+
+def _mark_confirmed(view: service.ReviewView, user: str, *, after_post: bool = False) -> None:
+    for b in view.blocks:
+        for f in b.fields:
+            f_conf = (f.decided_by == user and not f.restricted) or (after_post and f.error is None and not b.failing)
+            f.confirmed = f_conf
+
+
+@router.post("/documents/{doc_id}/approve")
+def approve(request: Request, doc_id: str, tasks: BackgroundTasks, p: Posted = Depends(csrf_form)) -> Response:
+    c = ctx_of(request)
+    s = p.s
+    with session_scope(c.factory) as db:
+        doc, form = service.load_review_document(db, doc_id)
+        service.take_lock(db, doc, s.user_name, c.review.lock_ttl_s)
+        posted = posted_values(p.form, "v")
+        original = {f.id: service.display_value_of(f, form) for f in doc.fields}
+        posted = {pk: t for pk, t in posted.items() if pk in service.decide_pks(doc) or original.get(pk) != t}
+        result = service.approve(db, doc, form, posted, s.user_name, page_available=page_available(c, doc))
+        if not result.ok:
+            assert result.view is not None
+            _mark_confirmed(result.view, s.user_name, after_post=True)
+            return render(request, "review.html", _review_context(c, result.view, s), s, status=422)
+    if result.awaiting_second:
+        s.flash("承認しました。個人番号・口座情報は別の担当者の二重入力を待ちます", "ok")
+    elif result.duplicate_of:
+        s.flash("承認しましたが、以前の書類と同じ内容のため重複として保留しました", "warn")
+    else:
+        s.flash("承認しました。記録を送信します", "ok")
+        after_delivery(c, tasks)
+    return redirect("/next")
+
+
+@router.post("/documents/{doc_id}/skip")
+def skip(request: Request, doc_id: str, p: Posted = Depends(csrf_form)) -> Response:
+    c = ctx_of(request)
+    with session_scope(c.factory) as db:
+        doc = service.load_document(db, doc_id)
+        service.skip(db, doc, p.s.user_name)
+    p.s.skipped.add(doc.id)
+    p.s.flash("スキップしました", "info")
+    return redirect("/next")
+
+
+@router.post("/documents/{doc_id}/reject")
+def reject(request: Request, doc_id: str, p: Posted = Depends(csrf_form)) -> Response:
+    c = ctx_of(request)
+    with session_scope(c.factory) as db:
+        doc, _form = service.load_review_document(db, doc_id)
+        service.take_lock(db, doc, p.s.user_name, c.review.lock_ttl_s)
+        service.reject(db, doc, p.s.user_name, p.form.get("code", ""), p.form.get("note", ""))
+    p.s.flash("不備返戻にしました（区役所へ戻します）", "ok")
+    return redirect("/next")
+
+
+@router.post("/documents/{doc_id}/second-entry")
+def second_entry(request: Request, doc_id: str, tasks: BackgroundTasks, p: Posted = Depends(csrf_form)) -> Response:
+    c = ctx_of(request)
+    s = p.s
+    with session_scope(c.factory) as db:
+        doc, form = service.load_review_document(db, doc_id)
+        service.take_lock(db, doc, s.user_name, c.review.lock_ttl_s)
+        result = service.second_entry(db, doc, form, posted_values(p.form, "e"), s.user_name,
+                                      page_available=page_available(c, doc))
+        if not result.ok:
+            assert result.view is not None
+            return render(request, "entry.html", {"e": result.view, "doc": doc, "form": form, "keys": KEYS,
+                                                  "reject_reasons": service.REJECT_REASONS, "mode": "second",
+                                                  "action": f"/documents/{doc.id}/second-entry"}, s, status=422)
+    if result.matched:
+        s.flash("二重入力が一致しました。記録を送信します", "ok")
+        after_delivery(c, tasks)
+    else:
+        s.flash("二重入力が一致しなかったため、監督者の確認に回しました", "warn")
+    return redirect("/next")
+
+
+# ------------------------------------------------------------------------------------------ images
+
+
+def _image_document(db: Session, doc_id: str, s: WebSession) -> Document:
+    doc = service.load_document(db, doc_id)
+    if doc.state != "review" and not has_role(s.role, "supervisor"):
+        raise NotFound("書類が見つかりません")
+    return doc
+
+
+@router.get("/documents/{doc_id}/fields/{field_id}/crop.png")
+def crop(request: Request, doc_id: str, field_id: str, s: WebSession = Depends(current_user)) -> Response:
+    c = ctx_of(request)
+    pk = field_pk(field_id)
+    with session_scope(c.factory) as db:
+        doc = _image_document(db, doc_id, s)
+        f = db.scalar(select(FieldValue).where(FieldValue.id == pk, FieldValue.document_id == doc.id))
+        if f is None:
+            raise NotFound("項目が見つかりません")
+        data = f.crop_png
+        if data is None and f.crop_path:
+            path = original_file(f.crop_path, c.settings.data_dir)
+            data = path.read_bytes() if path is not None else None
+        if data is None:
+            raise NotFound("この項目の画像はありません")
+        if f.sensitivity == "restricted":
+            service.audit_restricted_view(db, s.user_name, doc, [f], "crop")
+    return Response(data, media_type="image/png")
+
+
+@router.get("/documents/{doc_id}/page.png")
+def page_image(request: Request, doc_id: str, s: WebSession = Depends(current_user)) -> Response:
+    c = ctx_of(request)
+    with session_scope(c.factory) as db:
+        doc = _image_document(db, doc_id, s)
+        path = original_file(doc.original_path, c.settings.data_dir)
+        sha, form_id = doc.sha256, doc.form_id
+        if path is None:
+            raise NotFound("ページ画像がありません")
+        service.audit_page_view(db, s.user_name, doc)
+    key = f"{doc_id}:{sha}"
+    data = c.pages.get(key)
+    if data is None:
+        data = render_page_png(path, sha, form_id, c.settings)
+        if data is None:
+            raise NotFound("ページ画像を作れませんでした")
+        c.pages.put(key, data)
+    return Response(data, media_type="image/png")
+
+
+# ------------------------------------------------------------------------------------------ API
+
+
+@router.post("/api/documents/{doc_id}/fields/{field_id}")
+def api_save_field(request: Request, doc_id: str, field_id: str, p: Posted = Depends(csrf_json)) -> Response:
+    c = ctx_of(request)
+    pk = field_pk(field_id)
+    with session_scope(c.factory) as db:
+        doc, form = service.load_review_document(db, doc_id)
+        if service.document_stage(db, doc) != "review":
+            raise ReviewProblem("この書類は確認の段階ではありません")
+        service.take_lock(db, doc, p.s.user_name, c.review.lock_ttl_s)
+        result = service.save_field(db, doc, form, pk, p.form.get("value", ""), p.s.user_name)
+    return JSONResponse({"ok": result.ok, "text": result.text, "error": result.error, "saved": result.saved})
+
+
+@router.post("/api/documents/{doc_id}/lock")
+def api_lock(request: Request, doc_id: str, p: Posted = Depends(csrf_json)) -> Response:
+    c = ctx_of(request)
+    with session_scope(c.factory) as db:
+        doc, _form = service.load_review_document(db, doc_id)
+        service.take_lock(db, doc, p.s.user_name, c.review.lock_ttl_s)
+    return JSONResponse({"ok": True, "ttl_s": c.review.lock_ttl_s})
+
+
+# ------------------------------------------------------------------------------------------ supervisor
+
+
+@router.get("/supervisor")
+def supervisor_home(request: Request, s: WebSession = Depends(supervisor_user)) -> Response:
+    c = ctx_of(request)
+    try:
+        days = max(1, min(365, int(request.query_params.get("days", "1"))))
+    except ValueError:
+        days = 1
+    since = utcnow() - dt.timedelta(days=days)
+    with session_scope(c.factory) as db:
+        stats = service.operator_stats(db, since)
+        queue = service.supervisor_queue(db)
+    return render(request, "supervisor.html", {"stats": stats, "queue": queue, "days": days}, s)
+
+
+@router.get("/supervisor/audit")
+def audit_log(request: Request, s: WebSession = Depends(supervisor_user)) -> Response:
+    c = ctx_of(request)
+    q = request.query_params
+
+    def ok(name: str, pattern: str = r"^[\w.\-]{1,64}$") -> str | None:
+        v = q.get(name) or None
+        return v if v is not None and re.fullmatch(pattern, v) else None
+
+    before_s = ok("before", r"^[0-9]{1,18}$")
+    actor, action = ok("actor"), ok("action")
+    document_id = ok("document", service.DOC_ID_RE.pattern)
+    with session_scope(c.factory) as db:
+        rows = service.audit_rows(db, actor=actor, action=action, document_id=document_id,
+                                  before=int(before_s) if before_s else None)
+        repo.append_audit(db, s.user_name, "audit.view", detail={"actor": actor, "action": action,
+                                                                  "document": document_id})
+    return render(request, "audit.html", {"rows": rows, "actor": actor or "", "action": action or "",
+                                          "document": document_id or ""}, s)
+
+
+@router.get("/supervisor/documents/{doc_id}")
+def decide_page(request: Request, doc_id: str, s: WebSession = Depends(supervisor_user)) -> Response:
+    c = ctx_of(request)
+    with session_scope(c.factory) as db:
+        doc, form = service.load_review_document(db, doc_id)
+        if service.document_stage(db, doc) != "supervisor":
+            raise ReviewProblem("この書類は監督者の確認を待っていません")
+        service.take_lock(db, doc, s.user_name, c.review.lock_ttl_s)
+        repo.append_audit(db, s.user_name, "review.open", document_id=doc.id, detail={"stage": "supervisor"})
+        ev = service.supervisor_view(db, doc, form, page_available=page_available(c, doc))
+        service.audit_restricted_view(db, s.user_name, doc, [f for f in doc.fields if any(v.pk == f.id
+                                                                                          for v in ev.fields)],
+                                      "double_entry")
+        return render(request, "entry.html", {"e": ev, "doc": doc, "form": form, "keys": KEYS,
+                                              "reject_reasons": service.REJECT_REASONS, "mode": "supervisor",
+                                              "action": f"/supervisor/documents/{doc.id}/decide"}, s)
+
+
+@router.post("/supervisor/documents/{doc_id}/decide")
+def decide(request: Request, doc_id: str, tasks: BackgroundTasks, p: Posted = Depends(supervisor_form)) -> Response:
+    c = ctx_of(request)
+    s = p.s
+    with session_scope(c.factory) as db:
+        doc, form = service.load_review_document(db, doc_id)
+        service.take_lock(db, doc, s.user_name, c.review.lock_ttl_s)
+        result = service.supervisor_decide(db, doc, form, posted_values(p.form, "d"), s.user_name,
+                                           page_available=page_available(c, doc))
+        if not result.ok:
+            assert result.view is not None
+            return render(request, "entry.html", {"e": result.view, "doc": doc, "form": form, "keys": KEYS,
+                                                  "reject_reasons": service.REJECT_REASONS, "mode": "supervisor",
+                                                  "action": f"/supervisor/documents/{doc.id}/decide"}, s, status=422)
+    if result.matched:
+        s.flash("判断を記録しました。記録を送信します", "ok")
+        after_delivery(c, tasks)
+    else:
+        s.flash("判断を記録しました", "ok")
+    return redirect("/supervisor")
