@@ -9,10 +9,15 @@ small dedicated classifier, as commercial AI-OCR does:
   specks, and returns the digit scaled into a 20×20 box inside a 28×28 image, centred by mass — or
   ``None`` for an empty box.
 * :class:`DigitClassifier` turns that image (plus where the ink sat in the box) into HOG + pixel
-  features and runs a small MLP in plain numpy.  The weights ship as ``extractors/models/digits.npz``
-  (no pickle, no scikit-learn at load time); ``scripts/train_digit_classifier.py`` makes them.
-  Its softmax is temperature-calibrated, and it has an eleventh class, "empty", for boxes whose only
-  ink is noise or border that the cleaning let through.
+  features and runs a small ensemble of MLPs in plain numpy.  The weights ship as
+  ``extractors/models/digits.npz`` (no pickle, no scikit-learn at load time);
+  ``scripts/train_digit_classifier.py`` makes them and prints how well they do on fonts never trained
+  on.  The probabilities are temperature-calibrated, and there is an eleventh class, "empty", for boxes
+  whose only ink is noise or border that the cleaning let through.
+
+    clf = DigitClassifier.default()          # the shipped model, loaded once
+    for p in clf.predict(crops):             # crops: grayscale uint8 box crops, 0 = ink
+        p.digit, p.probability               # "7", 0.998 — or None (empty box), P(empty)
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ EMPTY_INDEX = 10
 
 # preprocess_cell's decision that a box is empty rests on there being no ink darker than the paper by
 # MIN_CONTRAST grey levels inside it, or only specks and border; this is the probability reported for
-# such a box (on the synthetic evaluation sets about 1 digit in 3000 was lost that way).
+# such a box (none of the ~24,000 digits of the training script's evaluation sets was lost that way).
 RULE_EMPTY_PROBABILITY = 0.999
 
 MIN_CONTRAST = 45  # grey levels between paper and ink for a pixel to count as ink

@@ -95,6 +95,11 @@ class ReviewSettings(BaseSettings):
     login_max_failures_per_ip: int = 20  # … and per client address
     worklist_limit: int = 200  # rows shown on the work list (counts cover every matching document)
     relay_after_approve: bool = True  # run the outbox relay right after an approval (background task)
+    # argon2id cost of new password hashes (argon2-cffi's defaults, RFC 9106 "low memory"); a stored hash
+    # with other parameters is re-hashed at the next successful login
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
 
 
 @lru_cache(maxsize=1)

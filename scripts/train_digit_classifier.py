@@ -2,30 +2,38 @@
 """Train the 1文字枠 digit classifier (extractors/digit_classifier.py) on synthetic box crops.
 
 Box crops are rendered from the digits 0–9 (half- and full-width) of many fonts, and from scikit-learn's
-bundled handwritten digits (8×8, upsampled), with the production look: a 54–86 × 64–110 px box at
-~300 dpi, remnants of its ruled border at the edges (1–4 px, partly outside the crop, sometimes partial
-or dashed), the digit 45–88% of the box height, off-centre up to 20%, rotated ±5° and sheared, strokes
-thinned or thickened, elastic wobble, blur, a 200-dpi round trip, noise and JPEG; plus empty boxes.
+bundled handwritten digits (8×8, upsampled; its own train / validation / test split), with the
+production look: a 54–86 × 64–110 px box at ~300 dpi, remnants of its ruled border at the edges (1–4 px,
+partly outside the crop, sometimes partial or dashed), the digit 35–95% of the box height in training
+(45–88% in evaluation), off-centre up to 20%, rotated ±5° and sheared, strokes thinned or thickened,
+elastic wobble, blur, a 200-dpi round trip, noise and JPEG; plus empty boxes.  The cells go through
+the module's own preprocess_cell and features; an ensemble of scikit-learn MLPs is trained on them and
+saved as plain numpy arrays, with a softmax temperature fitted on a validation set.
 
-Fonts fall in four roles (see FONT_GROUPS):
+Fonts fall in three roles (see FONT_GROUPS):
   train        rendered for training;
   calibration  never trained on, used with the validation split to fit the softmax temperature, so the
                probabilities are calibrated for fonts the model has not seen;
   unseen       never trained on, only evaluated: setofont.ttf (handwriting-style) always, plus Breip,
-               Liberation, Roboto and Motoya Maruberi when installed;
-  (missing fonts are skipped and listed).
-setofont-ex.ttf has no digit glyphs (it holds extra kanji only), so adding it changes nothing; the
-script reports its glyph count.  With ``--fonts base`` only the fonts the project's set-up installs or
-the base image has are used (IPA, Noto CJK, DejaVu, Droid, URW base35, Noto Mono); ``--fonts extended``
-(default) adds Debian's fonts-klee, fonts-yozvox-yozfont, fonts-comic-neue, fonts-nanum-extra,
-fonts-humor-sans, fonts-mplus, fonts-vlgothic, fonts-freefont-ttf, fonts-ipaexfont (training /
-calibration) and fonts-breip, fonts-liberation, fonts-roboto-unhinted, fonts-motoya-l-maruberi
-(evaluation only), whichever are installed.
+               Liberation, Roboto and Motoya Maruberi when installed.
+Missing fonts are skipped and listed.  setofont-ex.ttf has no digit glyphs (only extra kanji), so
+adding it changes nothing; the script reports that.  ``--fonts base`` trains on the fonts the
+project's set-up installs or the base image has (IPA, Noto CJK, DejaVu, Droid, URW base35, Noto Mono)
+plus scikit-learn's digits; ``--fonts extended`` (the default, and the shipped model) adds whichever
+are installed of Debian's fonts-klee, fonts-yozvox-yozfont, fonts-comic-neue, fonts-nanum-extra,
+fonts-mplus, fonts-vlgothic, fonts-freefont-ttf, fonts-ipaexfont (training; NanumBrush and
+fonts-humor-sans for calibration); fonts-breip, fonts-liberation, fonts-roboto-unhinted and
+fonts-motoya-l-maruberi are only ever evaluated on.  To reproduce the shipped model:
 
-Everything is seeded: the same fonts and seed give the same model.  Prints an evaluation table and
-writes extractors/models/digits.npz.
+    apt-get install fonts-klee fonts-yozvox-yozfont fonts-comic-neue fonts-nanum-extra fonts-mplus \
+        fonts-vlgothic fonts-freefont-ttf fonts-ipaexfont fonts-humor-sans \
+        fonts-breip fonts-liberation fonts-roboto-unhinted fonts-motoya-l-maruberi
 
-    .venv/bin/python scripts/train_digit_classifier.py            # ~4 min on one core
+Everything is seeded: the same fonts and seed give the same model.  Prints an evaluation table (per
+source: accuracy; accuracy and share of the readings with p >= 0.99; errors at p >= 0.99; expected
+calibration error; digits lost by the cleaning) and writes extractors/models/digits.npz.
+
+    .venv/bin/python scripts/train_digit_classifier.py            # ~3.5 min on one core
     .venv/bin/python scripts/train_digit_classifier.py --fonts base --out /tmp/digits-base.npz
 """
 

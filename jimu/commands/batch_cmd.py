@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from rich.table import Table
 from jimu.settings import get_settings
 
 app = typer.Typer(help="Batches: run, list, show, reprocess.", no_args_is_help=True)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True)
 
 

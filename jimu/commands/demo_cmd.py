@@ -1,45 +1,50 @@
-"""``jimu demo``: the main job on the embedded defaults (no services needed)."""
+"""``jimu demo``: the main job on the embedded defaults (SQLite store, SQLite queue, Prefect's local server)."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
+import random
+import shutil
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from jimu.pipeline.inbox import WARDS
 from jimu.settings import get_settings
 
 console = Console()
 
 
 def demo(
-    count: int = typer.Option(10, "--count", min=1, help="Forms in the demo batch."),
+    count: int = typer.Option(12, "--count", min=1, help="Forms in the demo batch."),
     seed: int = typer.Option(2026, "--seed"),
     quality: str = typer.Option("office", "--quality"),
+    workers: int = typer.Option(2, "--workers", min=1),
+    prefect: bool = typer.Option(True, "--prefect/--no-prefect"),
 ) -> None:
-    """Generate a small mixed batch of scanned forms with ground truth, and show it."""
+    """Generate a mixed batch of scanned forms in a ward-office inbox, run the batch flow, show the outcome."""
     from fixtures import corpus
     from fixtures.contact_sheet import contact_sheet
+    from jimu.commands.batch_cmd import run as batch_run
 
-    out: Path = get_settings().data_dir / "demo" / "inbox"
-    console.print(f"[bold]1.[/] generating {count} scanned forms ({quality} quality, seed {seed}) into {out}")
-    names = corpus.generate("all", count, seed, quality, out)  # type: ignore[arg-type]
-    t = Table("scan", "form", "fields filled", "rotation", "skew °")
-    forms: Counter[str] = Counter()
+    settings = get_settings()
+    inbox: Path = settings.data_dir / "demo" / "inbox"
+    staging = settings.data_dir / "demo" / "generated"
+    console.print(f"[bold]1.[/] generating {count} scanned forms ({quality}, seed {seed}) with ground truth")
+    names = corpus.generate("all", count, seed, quality, staging, workers=workers)  # type: ignore[arg-type]
+    rng = random.Random(seed)
     files = []
-    for path, truth in corpus.iter_truth(out):
-        if path.name not in names:
-            continue
-        files.append(path)
-        forms[truth["form_id"]] += 1
-        filled = sum(1 for v in truth["fields"].values() if v not in (None, [], ""))
-        scan = truth.get("scan", {})
-        t.add_row(path.name, truth["form_id"], f"{filled}/{len(truth['fields'])}", str(scan.get("rotation", 0)),
-                  f"{scan.get('skew_deg', 0):+.2f}")
-    console.print(t)
-    sheet = contact_sheet(files, out.parent / "contact_sheet.png")
-    console.print(f"[bold]2.[/] forms: {json.dumps(dict(forms), ensure_ascii=False)}")
-    console.print(f"[bold]3.[/] look at them: {sheet}  (truth beside each scan as NAME.truth.json)")
+    for name in names:
+        ward = rng.choice(WARDS)
+        dest = inbox / ward / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(staging / name, dest)
+        files.append(dest)
+    sheet = contact_sheet(files, settings.data_dir / "demo" / "contact_sheet.png")
+    console.print(f"   inbox: {inbox} (a folder per ward office); look at them: {sheet}")
+    console.print(f"[bold]2.[/] running the batch {'flow (Prefect, local server)' if prefect else 'pipeline'}")
+    batch_run(inbox, workers=workers, prefect=prefect, as_json=False)
+    console.print("[bold]3.[/] next:")
+    console.print("   jimu queue consume --max 5          # what the processing center receives")
+    console.print("   jimu users add op1 --role operator  # then: jimu review serve, and open http://127.0.0.1:8000/")
+    console.print("   jimu batch show <batch id>           # every field: value, confidence, accepted or flagged")

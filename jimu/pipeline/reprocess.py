@@ -101,6 +101,8 @@ def _reprocess_one(s: Any, doc: Document, out: DocOut | None, stage: str, thresh
         elif lf.id in new_read:
             n = new_read[lf.id]
             inputs[lf.id] = FieldInput(n.value, n.confidence, n.problem, n.snapped_from)
+            if (row := rows.get(lf.id)) is not None:
+                row.confidence = n.confidence
         elif row is not None:
             inputs[lf.id] = FieldInput(json.loads(row.value_json), row.confidence or 0.0)
     decision = decide(form, inputs, thresholds)
@@ -117,7 +119,6 @@ def _reprocess_one(s: Any, doc: Document, out: DocOut | None, stage: str, thresh
             row.value_json = dumps(new_val)
             row.status = dec.status
             row.reasons_json = dumps(dec.reasons)
-            row.confidence = dec.confidence
             if fid in new_read and new_read[fid].crop_png:
                 row.crop_png = new_read[fid].crop_png
     entry["changed_fields"] = changed

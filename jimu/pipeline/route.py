@@ -93,7 +93,7 @@ def route_document(
         leaves = {lf.id: lf for lf in form.leaf_fields()}
         rows = repo.save_fields(s, doc, [
             repo.FieldInput(
-                field_id=f.field_id, kind=f.kind, value=f.value, confidence=decision.fields[f.field_id].confidence,
+                field_id=f.field_id, kind=f.kind, value=f.value, confidence=f.confidence,
                 status="accepted" if decision.fields[f.field_id].status == "accepted" else "flagged",
                 reasons=decision.fields[f.field_id].reasons, crop_png=f.crop_png, source=f.source,
                 sensitivity=leaves[f.field_id].sensitivity,

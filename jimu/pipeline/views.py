@@ -36,8 +36,10 @@ def batch_view(batch_id: str, with_fields: bool = True) -> dict[str, Any]:
         docs = list(s.scalars(select(Document).where(Document.batch_id == batch_id)
                               .order_by(Document.source_name, Document.sha256)))
         out_docs = []
-        for d in docs:
-            index = int(d.sha256.split("#")[1]) if "#" in d.sha256 else 0
+        seen: dict[str, int] = {}
+        for d in sorted(docs, key=lambda d: (d.source_name, d.created_at)):
+            index = seen.get(d.file_sha256, 0)
+            seen[d.file_sha256] = index + 1
             item: dict[str, Any] = {
                 "id": d.id, "source_name": d.source_name, "index": index, "ward": d.ward, "form_id": d.form_id,
                 "form_version": d.form_version, "state": d.state, "record_id": d.record_id,

@@ -12,6 +12,7 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
@@ -23,7 +24,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jimu.review.auth import LoginLimiter, SessionStore
+from jimu.review.auth import LoginLimiter, Passwords, SessionStore
 from jimu.review.entries import ensure_tables
 from jimu.review.pageimage import PageCache
 from jimu.review.service import ReviewProblem, jst
@@ -49,6 +50,7 @@ class AppContext:
     templates: Jinja2Templates
     pages: PageCache
     static_version: str
+    passwords: Passwords
 
 
 class NotLoggedIn(Exception):
@@ -120,6 +122,15 @@ def _install_handlers(app: FastAPI) -> None:
         return error_page(request, 400, "要求の形式が正しくありません")
 
 
+@lru_cache(maxsize=1)
+def _templates() -> Jinja2Templates:
+    """One template environment per process (compiled templates are shared by every app instance)."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.globals["static_version"] = _static_version()
+    templates.env.filters["jst"] = jst
+    return templates
+
+
 def create_app(
     settings: Settings | None = None,
     review_settings: ReviewSettings | None = None,
@@ -137,7 +148,7 @@ def create_app(
     bind = factory.kw.get("bind")
     if isinstance(bind, Engine):
         ensure_tables(bind)
-    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates = _templates()
     ctx = AppContext(
         settings=settings,
         review=rs,
@@ -146,10 +157,9 @@ def create_app(
         limiter=LoginLimiter(rs.login_window_s, rs.login_max_failures_per_name, rs.login_max_failures_per_ip),
         templates=templates,
         pages=PageCache(),
-        static_version=_static_version(),
+        static_version=str(templates.env.globals["static_version"]),
+        passwords=Passwords.from_settings(rs),
     )
-    templates.env.globals["static_version"] = ctx.static_version
-    templates.env.filters["jst"] = jst
     app = FastAPI(title="Jimu review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

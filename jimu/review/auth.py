@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jimu.errors import UserAdminError
+from jimu.settings import ReviewSettings
 from jimu.store.models import ROLES, User
 
 SESSION_COOKIE: Final = "jimu_session"
@@ -38,34 +39,49 @@ USER_NAME_RE: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MIN_PASSWORD_LEN: Final = 8
 ROLE_RANK: Final = {"operator": 0, "supervisor": 1, "admin": 2}
 
-_hasher = PasswordHasher()
-_dummy_hash: str | None = None
+class Passwords:
+    """Hashing and checking passwords with one set of argon2id parameters."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self.hasher = hasher or PasswordHasher()
+        self._dummy: str | None = None
+
+    @classmethod
+    def from_settings(cls, rs: ReviewSettings) -> Passwords:
+        return cls(PasswordHasher(time_cost=rs.argon2_time_cost, memory_cost=rs.argon2_memory_kib,
+                                  parallelism=rs.argon2_parallelism))
+
+    def hash(self, password: str) -> str:
+        return self.hasher.hash(password)
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """True when ``password`` matches; an absent hash (unknown or disabled user) costs the same time."""
+        if password_hash is None:
+            if self._dummy is None:
+                self._dummy = self.hasher.hash(secrets.token_hex(16))
+            password_hash = self._dummy
+            real = False
+        else:
+            real = True
+        try:
+            return self.hasher.verify(password_hash, password) and real
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        try:
+            return self.hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return False
 
 
 def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
-    return (hasher or _hasher).hash(password)
+    """A hash with ``hasher``, or with the configured parameters (``JIMU_REVIEW_ARGON2_*``)."""
+    if hasher is None:
+        from jimu.settings import get_review_settings
 
-
-def _dummy() -> str:
-    global _dummy_hash
-    if _dummy_hash is None:
-        _dummy_hash = _hasher.hash(secrets.token_hex(16))
-    return _dummy_hash
-
-
-def verify_password(password_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; an absent hash still spends the time of one verification."""
-    try:
-        return _hasher.verify(password_hash or _dummy(), password) and password_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(password_hash: str) -> bool:
-    try:
-        return _hasher.check_needs_rehash(password_hash)
-    except InvalidHashError:
-        return False
+        return Passwords.from_settings(get_review_settings()).hash(password)
+    return hasher.hash(password)
 
 
 def check_user_name(name: str) -> str:

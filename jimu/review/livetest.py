@@ -61,7 +61,9 @@ def live_app(settings: Settings, review_settings: ReviewSettings | None = None,
     from jimu.store.db import init_db
 
     factory = factory or init_db(settings)
-    app = create_app(settings, review_settings or ReviewSettings(), factory=factory)
+    from jimu.review.testing import review_settings_for_tests
+
+    app = create_app(settings, review_settings or review_settings_for_tests(), factory=factory)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                                            lifespan="off"))

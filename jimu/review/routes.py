@@ -44,10 +44,7 @@ from jimu.review.auth import (
     SESSION_COOKIE,
     WebSession,
     has_role,
-    hash_password,
-    needs_rehash,
     tokens_equal,
-    verify_password,
 )
 from jimu.review.pageimage import original_file, render_page_png
 from jimu.review.service import Filters, NotFound, ReviewProblem
@@ -268,11 +265,11 @@ async def login(request: Request) -> Response:
 def _check_login(c: AppContext, name: str, password: str) -> int | None:
     with session_scope(c.factory) as db:
         user = db.scalar(select(User).where(User.name == name)) if name else None
-        ok = verify_password(user.password_hash if user is not None and user.active else None, password)
+        ok = c.passwords.verify(user.password_hash if user is not None and user.active else None, password)
         if not ok or user is None:
             return None
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+        if c.passwords.needs_rehash(user.password_hash):
+            user.password_hash = c.passwords.hash(password)
         return user.id
 
 

@@ -68,7 +68,7 @@ def misread(leaf: LeafField, value: Any, rng: random.Random) -> Any:
 
 def _png(img: Image.Image) -> bytes:
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    img.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 

@@ -44,13 +44,23 @@ def add_user(factory: sessionmaker[Session], name: str, role: str = "operator", 
         user.active = active
 
 
+def review_settings_for_tests(**overrides: Any) -> ReviewSettings:
+    """Review settings for tests: cheap password hashing (the same parameters as the test accounts)."""
+    from jimu.review.livetest import CHEAP_HASHER
+
+    p = CHEAP_HASHER
+    values: dict[str, Any] = {"argon2_time_cost": p.time_cost, "argon2_memory_kib": p.memory_cost,
+                              "argon2_parallelism": p.parallelism}
+    values.update(overrides)
+    return ReviewSettings(**values)
+
+
 def make_client(store: Store, review_settings: ReviewSettings | None = None) -> Any:
     from fastapi.testclient import TestClient
 
     from jimu.review.app import create_app
 
-    app = create_app(store.settings, review_settings or ReviewSettings(relay_after_approve=True),
-                     factory=store.factory)
+    app = create_app(store.settings, review_settings or review_settings_for_tests(), factory=store.factory)
     return TestClient(app, base_url="http://testserver")
 
 
