@@ -17,6 +17,7 @@ app.command("demo")(demo_cmd.demo)
 app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(batch_cmd.app, name="batch")
+app.command("calibrate")(bench_cmd.calibrate)
 
 err_console = Console(stderr=True)
 

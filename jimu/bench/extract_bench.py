@@ -34,6 +34,7 @@ class FileResult:
     form_id: str | None
     rotation_ok: bool
     fields: dict[str, tuple[Any, float]]  # field id → (value, confidence)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # field id → problem, snapped_from
     error: str | None
     seconds: float
     text_crops: list[tuple[np.ndarray, str, int, str | None]] = field(default_factory=list)
@@ -97,6 +98,7 @@ def _run_file(args: tuple[str, dict[str, Any], bool]) -> FileResult:
         fields = {k: (f.value, f.confidence) for k, f in res.fields.items()}
         out = FileResult(path.name, tier, truth["form_id"], res.form_id,
                          res.rotation % 360 == _expected_rotation(truth), fields, None, time.perf_counter() - t0)
+        out.details = {k: {"problem": f.problem, "snapped_from": f.snapped_from} for k, f in res.fields.items()}
     except JimuError as e:
         out = FileResult(path.name, tier, truth["form_id"], None, False, {}, type(e).__name__,
                          time.perf_counter() - t0)
@@ -138,6 +140,24 @@ def _naive_seconds(paths: list[Path]) -> float:
         with Image.open(p) as im:
             pytesseract.image_to_string(im.convert("L"), lang="jpn", timeout=120)
     return time.perf_counter() - t0
+
+
+def extract_corpus(corpus: Path, workers: int = 2, engine: str | None = None, limit: int | None = None,
+                   progress: Any = None) -> list[tuple[dict[str, Any], FileResult]]:
+    """Extract every single-form scan of a corpus; (truth, result) pairs, in name order."""
+    items = [(p, t) for p, t in iter_truth(corpus) if "form_id" in t]
+    if limit:
+        items = items[:limit]
+    if not items:
+        raise JimuError(f"no scans with *.truth.json in {corpus}", hint="Make one: jimu fixtures generate --out DIR")
+    out = []
+    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(engine,)) as pool:
+        for (_p, t), r in zip(items, pool.map(_run_file, [(str(p), t, False) for p, t in items], chunksize=1),
+                              strict=True):
+            out.append((t, r))
+            if progress:
+                progress(r)
+    return out
 
 
 def run(corpus: Path, workers: int = 2, engine: str | None = None, naive_per_tier: int = 3,

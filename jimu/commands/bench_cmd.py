@@ -70,3 +70,85 @@ def extract(
     if json_out:
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
         console.print(f"wrote {json_out}")
+
+
+def _extract_pairs(corpus: Path, workers: int, limit: int | None) -> list[Any]:
+    from jimu.bench.extract_bench import extract_corpus
+
+    if not corpus.is_dir():
+        raise BadArgsError(f"corpus folder not found: {corpus}")
+    n = limit or sum(1 for _ in corpus.glob("*.truth.json"))
+    with Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("", total=n)
+        return extract_corpus(corpus, workers=workers, limit=limit, progress=lambda _r: bar.advance(task))
+
+
+@app.command("accuracy")
+def accuracy(
+    corpus: Path = typer.Option(..., "--corpus", help="Folder of scans with NAME.truth.json."),
+    json_out: Path | None = typer.Option(None, "--json-out"),
+    workers: int = typer.Option(2, "--workers", min=1),
+    limit: int | None = typer.Option(None, "--limit", min=1),
+    thresholds: Path | None = typer.Option(None, "--thresholds", help="Thresholds file (default: the shipped one)."),
+) -> None:
+    """Silent-error, auto-accept, straight-through and keystrokes saved of the accept/flag policy."""
+    from jimu.bench.accuracy_bench import accuracy_report
+    from validators.policy import Thresholds
+
+    pairs = _extract_pairs(corpus, workers, limit)
+    th = Thresholds.load(thresholds)
+    report = accuracy_report(pairs, th)
+    without = accuracy_report(pairs, th, use_furigana=False)
+    t = Table("tier", "docs", "silent error", "auto-accept", "straight-through", "keystrokes saved",
+              "without furigana check (accept / straight)", title=f"Accept/flag policy (thresholds {th.version})")
+    for tier, r in report.items():
+        w = without[tier]
+        t.add_row(tier, str(r["documents"]), f"{100 * r['silent_error_rate']:.2f}% ({r['wrong_accepted_fields']}"
+                  f"/{r['accepted_fields']})", _pct(r["auto_accept_rate"]), _pct(r["straight_through_rate"]),
+                  _pct(r["keystrokes_saved"]), f"{_pct(w['auto_accept_rate'])} / {_pct(w['straight_through_rate'])}")
+    console.print(t)
+    f = Table("tier", "form", "docs", "silent error", "auto-accept", "straight-through", "keystrokes saved",
+              "top flag reasons", title="Per form")
+    for tier, r in report.items():
+        for form_id, x in r.get("by_form", {}).items():
+            top = ", ".join(f"{k} {v}" for k, v in list(x["flag_reasons"].items())[:3])
+            f.add_row(tier, form_id, str(x["documents"]), f"{100 * x['silent_error_rate']:.2f}%",
+                      _pct(x["auto_accept_rate"]), _pct(x["straight_through_rate"]), _pct(x["keystrokes_saved"]), top)
+    console.print(f)
+    for tier, r in report.items():
+        console.print(f"[bold]{tier}[/] flag reasons: {r['flag_reasons']}")
+        if r["wrong_accepted_by_field"]:
+            console.print(f"   wrong but accepted: {r['wrong_accepted_by_field']}")
+    if json_out:
+        for tier in report:
+            report[tier]["without_furigana"] = {k: without[tier][k] for k in
+                                                ("silent_error_rate", "auto_accept_rate", "straight_through_rate",
+                                                 "keystrokes_saved")}
+        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        console.print(f"wrote {json_out}")
+
+
+def calibrate(
+    corpus: Path = typer.Option(..., "--corpus", help="Labelled corpus to fit on (not the one you report on)."),
+    target: float = typer.Option(0.001, "--target", help="Silent-error rate to aim for among accepted fields."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write (default: validators/thresholds.json)."),
+    workers: int = typer.Option(2, "--workers", min=1),
+    limit: int | None = typer.Option(None, "--limit", min=1),
+) -> None:
+    """Fit per-kind confidence thresholds to TARGET and write them to the versioned thresholds file."""
+    from jimu.bench.accuracy_bench import calibration_samples
+    from validators.calibrate import fit, write_thresholds
+    from validators.policy import THRESHOLDS_FILE
+
+    if not 0 < target < 1:
+        raise BadArgsError("--target must be between 0 and 1, e.g. 0.001")
+    pairs = _extract_pairs(corpus, workers, limit)
+    fitted = fit(calibration_samples(pairs), target)
+    data = write_thresholds(out or THRESHOLDS_FILE, fitted, target, corpus.name)
+    t = Table("kind", "threshold", "candidates", "accepted", "errors among accepted", title=f"thresholds {data['version']}")
+    for kind, v in fitted.items():
+        t.add_row(kind, "never" if v["threshold"] > 1 else f"{v['threshold']:.4f}", str(v["candidates"]),
+                  str(v["accepted"]), str(v["errors_accepted"]))
+    console.print(t)
+    console.print(f"wrote {out or THRESHOLDS_FILE}")
