@@ -64,3 +64,17 @@ def batch_flow(inbox: str, workers: int = 2, trigger: str = "schedule", relay_de
                ) -> dict[str, Any]:
     """Process every scan waiting in ``inbox`` (a folder per ward office)."""
     return _batch(inbox, workers, trigger, relay_deadline_s)
+
+
+@task(name="reprocess-batch")
+def reprocess_task(batch_id: str, from_stage: str, only_flagged: bool, dry_run: bool, workers: int) -> dict[str, Any]:
+    from jimu.pipeline.reprocess import reprocess_batch
+
+    return reprocess_batch(batch_id, from_stage, only_flagged=only_flagged, dry_run=dry_run, workers=workers)
+
+
+@flow(name="jimu-reprocess", log_prints=False)
+def reprocess_flow(batch_id: str, from_stage: str = "extract", only_flagged: bool = False, dry_run: bool = False,
+                   workers: int = 2) -> dict[str, Any]:
+    """Re-run a batch with the current code and thresholds (operator corrections are kept)."""
+    return reprocess_task(batch_id, from_stage, only_flagged, dry_run, workers)
