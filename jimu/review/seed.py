@@ -66,9 +66,12 @@ def misread(leaf: LeafField, value: Any, rng: random.Random) -> Any:
     return s[:i] + similar.get(s[i], "〇") + s[i + 1 :]
 
 
-def _png(img: Image.Image) -> bytes:
+def _png(img: Image.Image, dpi: int | None = None) -> bytes:
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=1)
+    if dpi:
+        img.save(buf, format="PNG", compress_level=1, dpi=(dpi, dpi))
+    else:
+        img.save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 
@@ -118,7 +121,7 @@ def seed_document(
         misread_ids.add(fid)
 
     page = render_png(form, values, dpi=dpi, hand=Hand(font=font_path("seto"), jitter=0.5, rng=rng))
-    page_png = _png(page)
+    page_png = _png(page, dpi)
     sha = hashlib.sha256(page_png).hexdigest()
     original = data_dir / "originals" / sha[:2] / f"{sha}.png"
     original.parent.mkdir(parents=True, exist_ok=True)

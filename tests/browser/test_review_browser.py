@@ -1,0 +1,191 @@
+"""The review UI in real headless Chromium, keyboard only: log in, open the first flagged document,
+correct fields, approve, and find the record on the queue; the restricted fields' blind double entry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from forms_schema import get_form
+from jimu.queue import get_consumer
+from jimu.review.livetest import LiveApp, live_app
+from jimu.review.seed import SeededDocument, seed_document
+from jimu.review.testing import PASSWORD, Store, add_user, make_store
+from jimu.review.values import display_value
+from jimu.store.db import dispose_engines, session_scope
+from jimu.store.models import Document
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    st = make_store(tmp_path)
+    add_user(st.factory, "op1", "operator")
+    add_user(st.factory, "op2", "operator")
+    yield st
+    dispose_engines()
+
+
+@pytest.fixture
+def live(store: Store) -> Iterator[LiveApp]:
+    with live_app(store.settings, factory=store.factory) as app:
+        yield app
+
+
+def keyboard_login(page: Any, url: str, name: str) -> None:
+    page.goto(f"{url}/login")
+    page.keyboard.type(name)  # the name field has the focus
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def active_id(page: Any) -> str:
+    return str(page.evaluate("document.activeElement && document.activeElement.id"))
+
+
+def field_input_id(store: Store, doc_id: str, field_id: str) -> str:
+    with session_scope(store.factory) as s:
+        doc = s.get(Document, doc_id)
+        assert doc is not None
+        return f"v{next(f.id for f in doc.fields if f.field_id == field_id)}"
+
+
+def wait_for_records(store: Store, n: int, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+    consumer = get_consumer(store.settings)
+    out: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(out) < n and time.monotonic() < deadline:
+            for m in consumer.get(10, 0.3):
+                consumer.ack(m)
+                out.append(m.body)
+    finally:
+        consumer.close()
+    return out
+
+
+def test_correct_two_fields_and_approve_with_the_keyboard(store: Store, live: LiveApp, new_page: Any,
+                                                         screenshots: Path) -> None:
+    form = get_form("inkan_toroku")
+    d: SeededDocument = seed_document(store.factory, store.data_dir, form_id="inkan_toroku", seed=101,
+                                      wrong={"birth_date": "2016-04-03", "phone": "0432000000"}, ward="中央区")
+    other = seed_document(store.factory, store.data_dir, form_id="kaigo_nintei", seed=102, n_misread=1,
+                          ward="花見川区")
+    assert d.flagged == ["apply_date", "birth_date", "phone"]
+    page = new_page()
+    keyboard_login(page, live.url, "op1")
+    assert page.url.endswith("/worklist")
+    assert page.locator("text=確認待ちの書類").is_visible()
+    page.screenshot(path=str(screenshots / "worklist.png"), full_page=True)
+
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # 次の書類を開く has the focus: the oldest document
+    assert page.url.endswith(f"/documents/{d.id}")
+    page.wait_for_load_state("load")
+    assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    ids = {fid: field_input_id(store, d.id, fid) for fid in d.flagged}
+    assert active_id(page) == ids["apply_date"]
+    page.screenshot(path=str(screenshots / "review.png"), full_page=True)
+
+    # Tab / Shift+Tab move between fields
+    page.keyboard.press("Tab")
+    assert active_id(page) == ids["birth_date"]
+    page.keyboard.press("Shift+Tab")
+    assert active_id(page) == ids["apply_date"]
+    # approving too early: the page says what is left and goes there
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function("document.getElementById('status').textContent.includes('まだ確認していない')")
+    assert page.url.endswith(f"/documents/{d.id}") and active_id(page) == ids["apply_date"]
+
+    page.keyboard.press("Enter")  # 申請日 is right: confirm it
+    assert active_id(page) == ids["birth_date"]
+    wareki = display_value(form.leaf("birth_date"), d.truth["birth_date"])
+    page.keyboard.type(wareki, delay=15)  # the text was selected: typing replaces it
+    page.keyboard.press("Enter")
+    assert active_id(page) == ids["phone"]
+    phone = str(d.truth["phone"])
+    page.keyboard.type(f"{phone[:3]}-{phone[3:-4]}-{phone[-4:]}", delay=15)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('input.fv.flagged.ok').length === 3")
+    page.screenshot(path=str(screenshots / "review-confirmed.png"), full_page=True)
+
+    with page.expect_navigation(url=f"**/documents/{other.id}"):
+        page.keyboard.press("Control+Enter")
+    assert "承認しました" in page.inner_text(".flashes")
+    [record] = wait_for_records(store, 1)
+    assert record["record_id"] and record["fields"] == d.truth
+    assert record["acceptance"]["birth_date"]["operator"] == "op1"
+    assert record["acceptance"]["phone"]["by"] == "operator"
+    assert record["acceptance"]["name"]["by"] == "auto"
+    assert page.js_errors == []
+
+
+def test_page_image_reject_and_accepted_fields(store: Store, live: LiveApp, new_page: Any,
+                                               screenshots: Path) -> None:
+    d = seed_document(store.factory, store.data_dir, form_id="jumin_idou", seed=103, n_misread=2)
+    page = new_page()
+    keyboard_login(page, live.url, "op1")
+    page.goto(f"{live.url}/documents/{d.id}")
+    page.keyboard.press("F2")
+    page.wait_for_function("(() => { const i = document.getElementById('page-img'); "
+                           "return i && i.complete && i.naturalWidth > 0; })()")
+    assert page.is_visible("#page-overlay")
+    page.screenshot(path=str(screenshots / "page-image.png"))
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#page-overlay")
+    assert active_id(page).startswith("v")  # back in a field
+    page.keyboard.press("Alt+a")  # the automatically accepted fields open, with their crops
+    page.wait_for_function("document.getElementById('accepted').open")
+    page.wait_for_function("Array.from(document.querySelectorAll('#accepted img')).every(i => i.complete "
+                           "&& i.naturalWidth > 0)")
+    page.keyboard.press("F4")
+    assert page.is_visible("#reject-dialog")
+    page.keyboard.press("ArrowDown")  # 判読できない
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    with session_scope(store.factory) as s:
+        doc = s.get(Document, d.id)
+        assert doc is not None and doc.state == "rejected"
+    assert "不備返戻にしました" in page.inner_text(".flashes")
+    assert page.js_errors == []
+
+
+def test_blind_double_entry_of_a_restricted_field(store: Store, live: LiveApp, new_page: Any,
+                                                  screenshots: Path) -> None:
+    d = seed_document(store.factory, store.data_dir, form_id="kaigo_nintei", seed=104)
+    assert d.flagged == ["mynumber"]
+    first = new_page()
+    keyboard_login(first, live.url, "op1")
+    first.goto(f"{live.url}/documents/{d.id}")
+    assert first.input_value(f"#{field_input_id(store, d.id, 'mynumber')}") == d.read["mynumber"]
+    first.keyboard.press("Enter")
+    with first.expect_navigation():
+        first.keyboard.press("F9")
+    assert "二重入力" in first.inner_text(".flashes")
+    assert wait_for_records(store, 1, timeout_s=0.5) == []
+
+    second = new_page()
+    keyboard_login(second, live.url, "op2")
+    with second.expect_navigation():
+        second.keyboard.press("Enter")  # the next document for op2 is the blind entry
+    assert second.url.endswith(f"/documents/{d.id}")
+    html = second.content()
+    assert str(d.truth["mynumber"]) not in html and "見ないで入力" in html
+    second.screenshot(path=str(screenshots / "second-entry.png"), full_page=True)
+    number = str(d.truth["mynumber"])
+    second.keyboard.type(f"{number[:4]} {number[4:8]} {number[8:]}", delay=10)
+    second.keyboard.press("Enter")
+    with second.expect_navigation():
+        second.keyboard.press("Control+Enter")
+    assert "一致しました" in second.inner_text(".flashes")
+    [record] = wait_for_records(store, 1)
+    assert record["fields"]["mynumber"] == number
+    assert record["acceptance"]["mynumber"]["checked_by"] == "op2"
+    assert first.js_errors == [] and second.js_errors == []
