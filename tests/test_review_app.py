@@ -77,7 +77,7 @@ def app_routes(client: Any) -> list[tuple[str, str]]:
     out = []
     for r in router.routes:
         if isinstance(r, APIRoute):
-            out += [(m, r.path) for m in sorted(r.methods)]
+            out += [(m, r.path) for m in sorted(r.methods or ())]
     return out
 
 

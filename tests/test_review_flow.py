@@ -71,7 +71,7 @@ def audits(store: Store, doc_id: str | None = None, action: str | None = None) -
 def consume_all(store: Store) -> list[dict[str, Any]]:
     relay(store.factory, get_publisher(store.settings))
     consumer = get_consumer(store.settings)
-    out = []
+    out: list[dict[str, Any]] = []
     try:
         while True:
             got = consumer.get(10, 0.2)

@@ -24,10 +24,6 @@ KAIGO = get_form("kaigo_nintei")
 KOFU = get_form("juminhyo_kofu")
 
 
-def leaf(form_id: str, field_id: str):  # type: ignore[no-untyped-def]
-    return get_form(form_id).leaf(field_id)
-
-
 @pytest.mark.parametrize(("text", "expected"), [
     ("昭和45年3月7日", "1970-03-07"),
     ("昭和４５年３月７日", "1970-03-07"),

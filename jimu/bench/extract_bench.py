@@ -34,11 +34,11 @@ class FileResult:
     form_id: str | None
     rotation_ok: bool
     fields: dict[str, tuple[Any, float]]  # field id → (value, confidence)
-    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # field id → problem, snapped_from
     error: str | None
     seconds: float
     text_crops: list[tuple[np.ndarray, str, int, str | None]] = field(default_factory=list)
     digit_cells: list[np.ndarray] = field(default_factory=list)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)  # field id → problem, snapped_from
 
 
 class _Recorder:

@@ -67,6 +67,16 @@ KEYS: Final = [
     ("F2", "ページ全体の画像を表示／閉じる"),
     ("Esc", "画像・ダイアログを閉じる"),
 ]
+ENTRY_KEYS: Final = [
+    ("Enter", "この項目を確定して次の項目へ"),
+    ("Tab / Shift+Tab", "次の項目 / 前の項目"),
+    ("Ctrl+Enter または F9", "入力を確定して送る"),
+    ("F8", "スキップ（次の書類へ）"),
+    ("F4", "不備返戻（区役所へ戻す）"),
+    ("F2", "ページ全体の画像を表示／閉じる"),
+    ("Esc", "画像・ダイアログを閉じる"),
+]
+DECIDE_KEYS: Final = [k for k in ENTRY_KEYS if k[0] != "F8"]
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -312,6 +322,13 @@ def next_doc(request: Request, s: WebSession = Depends(current_user)) -> Respons
 # ------------------------------------------------------------------------------------------ review
 
 
+def _entry_context(ev: service.EntryView, mode: str) -> dict[str, Any]:
+    action = (f"/documents/{ev.doc.id}/second-entry" if mode == "second"
+              else f"/supervisor/documents/{ev.doc.id}/decide")
+    return {"e": ev, "doc": ev.doc, "form": ev.form, "keys": ENTRY_KEYS if mode == "second" else DECIDE_KEYS,
+            "reject_reasons": service.REJECT_REASONS, "mode": mode, "action": action}
+
+
 def _review_context(c: AppContext, view: service.ReviewView, s: WebSession) -> dict[str, Any]:
     return {"v": view, "doc": view.doc, "form": view.form, "keys": KEYS, "reject_reasons": service.REJECT_REASONS,
             "user": s.user_name}
@@ -334,9 +351,7 @@ def document_page(request: Request, doc_id: str, s: WebSession = Depends(current
         available = page_available(c, doc)
         if stage == "second":
             ev = service.blind_view(doc, form, page_available=available)
-            return render(request, "entry.html", {"e": ev, "doc": doc, "form": form, "keys": KEYS,
-                                                  "reject_reasons": service.REJECT_REASONS, "mode": "second",
-                                                  "action": f"/documents/{doc.id}/second-entry"}, s)
+            return render(request, "entry.html", _entry_context(ev, "second"), s)
         view = service.build_review_view(doc, form, page_available=available)
         _mark_confirmed(view, s.user_name)
         service.audit_restricted_view(db, s.user_name, doc,
@@ -410,9 +425,7 @@ def second_entry(request: Request, doc_id: str, tasks: BackgroundTasks, p: Poste
                                       page_available=page_available(c, doc))
         if not result.ok:
             assert result.view is not None
-            return render(request, "entry.html", {"e": result.view, "doc": doc, "form": form, "keys": KEYS,
-                                                  "reject_reasons": service.REJECT_REASONS, "mode": "second",
-                                                  "action": f"/documents/{doc.id}/second-entry"}, s, status=422)
+            return render(request, "entry.html", _entry_context(result.view, "second"), s, status=422)
     if result.matched:
         s.flash("二重入力が一致しました。記録を送信します", "ok")
         after_delivery(c, tasks)
@@ -547,9 +560,7 @@ def decide_page(request: Request, doc_id: str, s: WebSession = Depends(superviso
         service.audit_restricted_view(db, s.user_name, doc, [f for f in doc.fields if any(v.pk == f.id
                                                                                           for v in ev.fields)],
                                       "double_entry")
-        return render(request, "entry.html", {"e": ev, "doc": doc, "form": form, "keys": KEYS,
-                                              "reject_reasons": service.REJECT_REASONS, "mode": "supervisor",
-                                              "action": f"/supervisor/documents/{doc.id}/decide"}, s)
+        return render(request, "entry.html", _entry_context(ev, "supervisor"), s)
 
 
 @router.post("/supervisor/documents/{doc_id}/decide")
@@ -563,9 +574,7 @@ def decide(request: Request, doc_id: str, tasks: BackgroundTasks, p: Posted = De
                                            page_available=page_available(c, doc))
         if not result.ok:
             assert result.view is not None
-            return render(request, "entry.html", {"e": result.view, "doc": doc, "form": form, "keys": KEYS,
-                                                  "reject_reasons": service.REJECT_REASONS, "mode": "supervisor",
-                                                  "action": f"/supervisor/documents/{doc.id}/decide"}, s, status=422)
+            return render(request, "entry.html", _entry_context(result.view, "supervisor"), s, status=422)
     if result.matched:
         s.flash("判断を記録しました。記録を送信します", "ok")
         after_delivery(c, tasks)

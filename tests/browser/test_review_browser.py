@@ -46,6 +46,15 @@ def keyboard_login(page: Any, url: str, name: str) -> None:
         page.keyboard.press("Enter")
 
 
+def wait_until(page: Any, expression: str, timeout_s: float = 10.0) -> None:
+    """Poll a JS expression (``page.wait_for_function`` evaluates strings, which the app's CSP forbids)."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for: {expression}")
+        time.sleep(0.02)
+
+
 def active_id(page: Any) -> str:
     return str(page.evaluate("document.activeElement && document.activeElement.id"))
 
@@ -89,7 +98,8 @@ def test_correct_two_fields_and_approve_with_the_keyboard(store: Store, live: Li
         page.keyboard.press("Enter")  # 次の書類を開く has the focus: the oldest document
     assert page.url.endswith(f"/documents/{d.id}")
     page.wait_for_load_state("load")
-    assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    assert page.evaluate("Array.from(document.querySelectorAll('img.crop-img[src]'))"
+                         ".every(i => i.complete && i.naturalWidth > 0)")
     ids = {fid: field_input_id(store, d.id, fid) for fid in d.flagged}
     assert active_id(page) == ids["apply_date"]
     page.screenshot(path=str(screenshots / "review.png"), full_page=True)
@@ -101,7 +111,7 @@ def test_correct_two_fields_and_approve_with_the_keyboard(store: Store, live: Li
     assert active_id(page) == ids["apply_date"]
     # approving too early: the page says what is left and goes there
     page.keyboard.press("Control+Enter")
-    page.wait_for_function("document.getElementById('status').textContent.includes('まだ確認していない')")
+    wait_until(page, "document.getElementById('status').textContent.includes('まだ確認していない')")
     assert page.url.endswith(f"/documents/{d.id}") and active_id(page) == ids["apply_date"]
 
     page.keyboard.press("Enter")  # 申請日 is right: confirm it
@@ -113,7 +123,7 @@ def test_correct_two_fields_and_approve_with_the_keyboard(store: Store, live: Li
     phone = str(d.truth["phone"])
     page.keyboard.type(f"{phone[:3]}-{phone[3:-4]}-{phone[-4:]}", delay=15)
     page.keyboard.press("Enter")
-    page.wait_for_function("document.querySelectorAll('input.fv.flagged.ok').length === 3")
+    wait_until(page, "document.querySelectorAll('input.fv.flagged.ok').length === 3")
     page.screenshot(path=str(screenshots / "review-confirmed.png"), full_page=True)
 
     with page.expect_navigation(url=f"**/documents/{other.id}"):
@@ -134,7 +144,7 @@ def test_page_image_reject_and_accepted_fields(store: Store, live: LiveApp, new_
     keyboard_login(page, live.url, "op1")
     page.goto(f"{live.url}/documents/{d.id}")
     page.keyboard.press("F2")
-    page.wait_for_function("(() => { const i = document.getElementById('page-img'); "
+    wait_until(page, "(() => { const i = document.getElementById('page-img'); "
                            "return i && i.complete && i.naturalWidth > 0; })()")
     assert page.is_visible("#page-overlay")
     page.screenshot(path=str(screenshots / "page-image.png"))
@@ -142,8 +152,8 @@ def test_page_image_reject_and_accepted_fields(store: Store, live: LiveApp, new_
     assert page.is_hidden("#page-overlay")
     assert active_id(page).startswith("v")  # back in a field
     page.keyboard.press("Alt+a")  # the automatically accepted fields open, with their crops
-    page.wait_for_function("document.getElementById('accepted').open")
-    page.wait_for_function("Array.from(document.querySelectorAll('#accepted img')).every(i => i.complete "
+    wait_until(page, "document.getElementById('accepted').open")
+    wait_until(page, "Array.from(document.querySelectorAll('#accepted img')).every(i => i.complete "
                            "&& i.naturalWidth > 0)")
     page.keyboard.press("F4")
     assert page.is_visible("#reject-dialog")

@@ -206,6 +206,17 @@
     var cancel = dialog.querySelector(".cancel");
     if (cancel) cancel.addEventListener("click", function () { dialog.close(); });
     dialog.addEventListener("close", function () { focusInput(nextUnconfirmed(null) || allInputs()[0]); });
+    dialog.addEventListener("keydown", function (ev) {
+      // Enter sends the rejection from the reason list too (a <select> does not submit a form by itself)
+      if (ev.key === "Enter" && !ev.isComposing && ev.target.tagName !== "BUTTON") {
+        ev.preventDefault();
+        var f = dialog.querySelector("form");
+        if (f && !submitting) {
+          submitting = true;
+          f.submit();
+        }
+      }
+    });
   }
   var rejectBtn = document.getElementById("reject-open");
   if (rejectBtn) rejectBtn.addEventListener("click", openReject);

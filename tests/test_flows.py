@@ -1,0 +1,69 @@
+"""The Prefect flows, run for real against a temporary Prefect server (prefect_test_harness)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline_helpers import copy_sample, drain_queue, isolated_settings
+
+
+@pytest.fixture(scope="module")
+def prefect_server():  # type: ignore[no-untyped-def]
+    from flows.quiet import quiet_prefect
+
+    quiet_prefect()
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness():
+        yield
+
+
+def test_batch_flow_processes_an_inbox(prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.batch import batch_flow
+
+    isolated_settings(monkeypatch, tmp_path / "data")
+    inbox = tmp_path / "inbox"
+    copy_sample("inkan_toroku_clean_s424242_0000.png", inbox / "稲毛区")
+    copy_sample("jumin_idou_office_s424242_0000.jpg", inbox / "若葉区")
+    (inbox / "若葉区" / "notes.txt").write_text("not a scan")
+    summary = batch_flow(str(inbox), workers=1, trigger="test")
+    assert summary["files"] == 3
+    assert summary["documents"] == 3
+    assert summary["states"].get("quarantined") == 1
+    assert sum(summary["states"].values()) == 3
+    accepted = summary["states"].get("accepted", 0) + summary["states"].get("delivered", 0)
+    assert len(drain_queue()) == accepted
+    again = batch_flow(str(inbox), workers=1, trigger="test")
+    assert again["new"] == 0 and drain_queue() == []
+
+
+def test_transient_only_retries() -> None:
+    from types import SimpleNamespace
+
+    from flows.batch import transient_only
+    from jimu.errors import CorruptFileError, StoreError
+
+    def state(exc: Exception) -> SimpleNamespace:
+        def result() -> None:
+            raise exc
+
+        return SimpleNamespace(result=result)
+
+    assert transient_only(None, None, state(StoreError("database is busy")))
+    assert not transient_only(None, None, state(CorruptFileError("bad file")))
+    assert not transient_only(None, None, state(ValueError("bug")))
+
+
+def test_reprocess_flow_dry_run(prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from flows.batch import batch_flow, reprocess_flow
+
+    isolated_settings(monkeypatch, tmp_path / "data")
+    inbox = tmp_path / "inbox"
+    copy_sample("kaigo_nintei_clean_s424242_0000.png", inbox / "緑区")
+    summary = batch_flow(str(inbox), workers=1, trigger="test")
+    report = reprocess_flow(summary["batch_id"], from_stage="validate", dry_run=True, workers=1)
+    assert report["dry_run"] is True
+    assert len(report["documents"]) == 1
+    assert report["published"] == 0
