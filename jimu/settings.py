@@ -105,3 +105,11 @@ class ReviewSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_review_settings() -> ReviewSettings:
     return ReviewSettings()
+
+
+def thresholds_path() -> Path | None:
+    """``JIMU_THRESHOLDS_FILE`` overrides the shipped, calibrated thresholds (validators/thresholds.json)."""
+    import os
+
+    p = os.environ.get("JIMU_THRESHOLDS_FILE")
+    return Path(p) if p else None

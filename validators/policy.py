@@ -58,7 +58,9 @@ class Thresholds:
 
     @classmethod
     def load(cls, path: Path | None = None) -> Thresholds:
-        p = path or THRESHOLDS_FILE
+        from jimu.settings import thresholds_path
+
+        p = path or thresholds_path() or THRESHOLDS_FILE
         if not p.exists():
             return cls(version="uncalibrated", by_kind={})
         data = json.loads(p.read_text(encoding="utf-8"))

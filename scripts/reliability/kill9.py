@@ -23,7 +23,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import FINAL, JIMU, ROOT, consume_all, document_states, env_for, generate, jimu  # noqa: E402
+from common import FINAL, JIMU, ROOT, consume_all, document_states, env_for, generate, jimu
 
 
 def main() -> int:
