@@ -44,7 +44,7 @@ def main() -> int:
     kill_log = []
     for k in range(args.kills):
         delay = rng.uniform(1.5, 12.0)
-        p = subprocess.Popen(JIMU + ["batch", "run", str(inbox.parent), "--no-prefect", "--json"], env=env, cwd=ROOT,
+        p = subprocess.Popen([*JIMU, "batch", "run", str(inbox.parent), "--no-prefect", "--json"], env=env, cwd=ROOT,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         time.sleep(delay)
         finished = p.poll() is not None
