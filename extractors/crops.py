@@ -96,6 +96,7 @@ class TextInkParams:
     max_scale: float = 2.0
     border: float = 0.35  # white border around the text, as a share of the target height
     min_text_px: int = 40  # less writing than this (pixels at WORK_DPI) is an empty field
+    gray_out: bool = False  # hand the engine contrast-stretched grey levels instead of the binary image
 
 
 DEFAULT_TEXT_INK = TextInkParams()
@@ -192,7 +193,13 @@ def text_ink(gray: np.ndarray, params: TextInkParams = DEFAULT_TEXT_INK) -> Text
     h, w = gray.shape
     touches = x0 <= 0 or y0 <= 0 or x1 >= w or y1 >= h
     height = y1 - y0
-    out = np.where(kept[y0:y1, x0:x1], 0, 255).astype(np.uint8)
+    if p.gray_out:
+        g = gray[y0:y1, x0:x1].astype(np.float32)
+        st = np.clip((g - ink) / max(1.0, paper - ink) * 255.0, 0, 255)
+        near = cv2.dilate(kept[y0:y1, x0:x1].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        out = np.where(near, st, 255).astype(np.uint8)
+    else:
+        out = np.where(kept[y0:y1, x0:x1], 0, 255).astype(np.uint8)
     scale = min(p.max_scale, max(p.min_scale, p.target_height / max(height, 1)))
     if abs(scale - 1.0) > 0.05:
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR

@@ -123,9 +123,7 @@ def _clear_ruled_lines(ink: np.ndarray, band_y: int, band_x: int) -> None:
         if hit.size:
             ink[hit] = 0
     for cols in (np.arange(wide_x), np.arange(w - wide_x, w)):
-        strip = cv2.morphologyEx(
-            np.ascontiguousarray(ink[:, cols]), cv2.MORPH_CLOSE, along_cols, borderType=cv2.BORDER_REPLICATE
-        )
+        strip = cv2.morphologyEx(np.ascontiguousarray(ink[:, cols]), cv2.MORPH_CLOSE, along_cols, borderType=cv2.BORDER_REPLICATE)
         fill = cv2.reduce(strip, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel() / h
         dist = np.minimum(cols, w - 1 - cols)
         hit = cols[((dist < band_x) & (fill > _LINE_FILL)) | (fill > _WIDE_LINE_FILL)]
@@ -243,9 +241,7 @@ N_FEATURES = _N_HOG + _N_PIX + 4
 
 
 _NC = NORM_SIZE // _HOG_CELL
-_CELL_OF_PIXEL = (
-    (np.arange(NORM_SIZE) // _HOG_CELL)[:, None] * _NC + (np.arange(NORM_SIZE) // _HOG_CELL)[None, :]
-).ravel()
+_CELL_OF_PIXEL = ((np.arange(NORM_SIZE) // _HOG_CELL)[:, None] * _NC + (np.arange(NORM_SIZE) // _HOG_CELL)[None, :]).ravel()
 
 
 def hog_features(images: np.ndarray) -> np.ndarray:
@@ -287,9 +283,9 @@ def _hog_chunk(x: np.ndarray) -> np.ndarray:
     hist = np.bincount(base + lo_bin, mag * (1 - frac), minlength=size)
     hist += np.bincount(base + hi_bin, mag * frac, minlength=size)
     cells = hist.astype(np.float32).reshape(n, _NC, _NC, _HOG_BINS)
-    blocks = np.concatenate(
-        [cells[:, :-1, :-1], cells[:, :-1, 1:], cells[:, 1:, :-1], cells[:, 1:, 1:]], axis=3
-    ).reshape(n, -1, 4 * _HOG_BINS)
+    blocks = np.concatenate([cells[:, :-1, :-1], cells[:, :-1, 1:], cells[:, 1:, :-1], cells[:, 1:, 1:]], axis=3).reshape(
+        n, -1, 4 * _HOG_BINS
+    )
     blocks = blocks / np.sqrt((blocks * blocks).sum(axis=2, keepdims=True) + 1e-6)
     blocks = np.minimum(blocks, 0.2)
     blocks = blocks / np.sqrt((blocks * blocks).sum(axis=2, keepdims=True) + 1e-6)

@@ -59,7 +59,7 @@ def _batch(inbox: str, workers: int, trigger: str, relay_deadline_s: float) -> d
         _CTX.pop(run_key, None)
 
 
-@flow(name="jimu-batch", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)
+@flow(name="jimu-batch", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)  # type: ignore[arg-type]
 def batch_flow(inbox: str, workers: int = 2, trigger: str = "schedule", relay_deadline_s: float = 20.0
                ) -> dict[str, Any]:
     """Process every scan waiting in ``inbox`` (a folder per ward office)."""

@@ -419,9 +419,7 @@ def make_set(
     sizes: tuple[float, float] = EVAL_SIZES,
 ) -> tuple[list[NormalizedCell | None], np.ndarray]:
     chunk = 2000
-    jobs = [
-        (seed, set_id * 1000 + k, source, min(chunk, n - k * chunk), sizes) for k in range((n + chunk - 1) // chunk)
-    ]
+    jobs = [(seed, set_id * 1000 + k, source, min(chunk, n - k * chunk), sizes) for k in range((n + chunk - 1) // chunk)]
     results: Iterable[tuple[list[NormalizedCell | None], np.ndarray]] = (
         pool.map(_sample_set, jobs) if pool is not None else map(_sample_set, jobs)
     )
@@ -433,9 +431,7 @@ def make_set(
     return cells, np.concatenate(labels)
 
 
-def group_pools(
-    groups: list[GlyphGroup], role: str, kind: str | None = None
-) -> list[tuple[str, list[list[np.ndarray]]]]:
+def group_pools(groups: list[GlyphGroup], role: str, kind: str | None = None) -> list[tuple[str, list[list[np.ndarray]]]]:
     """One pool per font group: each group of a role weighs the same, however many files it has."""
     return [(g.kind, g.glyphs) for g in groups if g.role == role and (kind is None or g.kind == kind)]
 
@@ -548,16 +544,11 @@ def build_sets(
     calib = group_pools(groups, "calibration")
     if calib:
         val_parts.append((Source("calibration", calib), 2000))
-    val = [
-        to_features("val", *make_set(args.seed, 40 + k, src, m, pool, TRAIN_SIZES))
-        for k, (src, m) in enumerate(val_parts)
-    ]
+    val = [to_features("val", *make_set(args.seed, 40 + k, src, m, pool, TRAIN_SIZES)) for k, (src, m) in enumerate(val_parts)]
 
     # evaluation sets, never trained on, with the production size range
     m = args.eval_per_class * 10
-    evals: list[tuple[str, Source | None, int]] = [
-        ("print fonts, seen faces, fresh renders", Source("p", train_print), m)
-    ]
+    evals: list[tuple[str, Source | None, int]] = [("print fonts, seen faces, fresh renders", Source("p", train_print), m)]
     if train_hand:
         evals.append(("hand-style fonts, seen, fresh renders", Source("h", train_hand), m))
     for g in groups:
@@ -566,9 +557,7 @@ def build_sets(
     n_sk = 3 * sum(len(v) for v in skd["test"])
     evals.append(("sklearn digits test split (x3 aug)", Source("sk", [("hand", skd["test"])]), n_sk))
     evals.append(("empty boxes (border remnants, noise)", None, m))
-    tests = [
-        to_features(name, *make_set(args.seed, 60 + k, src, cnt, pool)) for k, (name, src, cnt) in enumerate(evals)
-    ]
+    tests = [to_features(name, *make_set(args.seed, 60 + k, src, cnt, pool)) for k, (name, src, cnt) in enumerate(evals)]
     if pool is not None:
         pool.shutdown()
     log(f"evaluation sets rendered: {', '.join(f'{t.name} ({t.labels.size})' for t in tests)}")
@@ -595,14 +584,10 @@ def cache_key(args: argparse.Namespace) -> str:
     return h.hexdigest()[:16]
 
 
-def save_sets(
-    path: Path, key: str, train: FeatureSet, val: FeatureSet, tests: list[FeatureSet], fonts: list[str]
-) -> None:
+def save_sets(path: Path, key: str, train: FeatureSet, val: FeatureSet, tests: list[FeatureSet], fonts: list[str]) -> None:
     arrays: dict[str, np.ndarray] = {"key": np.array(key), "fonts": np.array(",".join(fonts))}
     for i, fs in enumerate([train, val, *tests]):
-        arrays.update(
-            {f"s{i}_name": np.array(fs.name), f"s{i}_x": fs.x, f"s{i}_labels": fs.labels, f"s{i}_present": fs.present}
-        )
+        arrays.update({f"s{i}_name": np.array(fs.name), f"s{i}_x": fs.x, f"s{i}_labels": fs.labels, f"s{i}_present": fs.present})
     np.savez(path, **arrays)  # type: ignore[arg-type]
 
 

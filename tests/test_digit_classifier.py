@@ -210,10 +210,7 @@ def test_batch_and_single_predictions_agree(clf: DigitClassifier) -> None:
     path = PRINT_FONTS["ipa-gothic"]
     if not Path(path).is_file():
         pytest.skip(f"{path} not installed")
-    crops = [
-        box_crop(d, path, rel_size=0.5 + 0.03 * i, dx=0.02 * i - 0.1, seed=i, noise=4)
-        for i, d in enumerate("3141592653")
-    ]
+    crops = [box_crop(d, path, rel_size=0.5 + 0.03 * i, dx=0.02 * i - 0.1, seed=i, noise=4) for i, d in enumerate("3141592653")]
     crops.insert(4, box_crop(None, borders="ltrb"))
     batch = clf.predict(crops)
     single = [clf.predict_one(c) for c in crops]

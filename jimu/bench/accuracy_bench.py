@@ -30,7 +30,7 @@ def _inputs(r: FileResult) -> dict[str, FieldInput]:
 def calibration_samples(pairs: list[tuple[dict[str, Any], FileResult]], use_furigana: bool = True) -> list[Sample]:
     out = []
     for truth, r in pairs:
-        if r.form_id != truth["form_id"]:
+        if r.form_id is None or r.form_id != truth["form_id"]:
             continue
         form = get_form(r.form_id)
         d = decide(form, _inputs(r), ZERO, CORPUS_TODAY, use_furigana=use_furigana)
@@ -67,7 +67,7 @@ def accuracy_report(pairs: list[tuple[dict[str, Any], FileResult]], thresholds: 
         tier = truth.get("scan", {}).get("quality", "unknown")
         fid_truth = truth["fields"]
         chars = sum(_chars(v) for v in fid_truth.values())
-        if r.form_id != truth["form_id"]:
+        if r.form_id is None or r.form_id != truth["form_id"]:
             add(tier, truth["form_id"], docs=1, fields=len(fid_truth), chars=chars, flagged_chars=chars,
                 reasons=[f"document:{r.error or 'misclassified'}"])
             continue

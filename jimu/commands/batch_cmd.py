@@ -83,16 +83,17 @@ def list_batches(limit: int = typer.Option(20, "--limit"), as_json: bool = typer
     factory = init_db(get_settings())
     with session_scope(factory) as s:
         rows = list(s.scalars(select(Batch).order_by(Batch.created_at.desc()).limit(limit)))
-        data = [{"id": b.id, "created_at": b.created_at.isoformat(), "trigger": b.trigger, "state": b.state,
+        data: list[dict[str, Any]] = [{"id": b.id, "created_at": b.created_at.isoformat(), "trigger": b.trigger, "state": b.state,
                  "files": b.n_files, "documents": b.n_documents, "accepted": b.n_accepted, "review": b.n_review,
                  "quarantined": b.n_quarantined, "duplicate": b.n_duplicate} for b in rows]
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     t = Table("batch", "created", "trigger", "state", "files", "docs", "accepted", "review", "quarantined")
-    for d in data:
-        t.add_row(d["id"], d["created_at"][:19], d["trigger"], d["state"], str(d["files"]), str(d["documents"]),
-                  str(d["accepted"]), str(d["review"]), str(d["quarantined"]))
+    for row in data:
+        d = {k: str(v) for k, v in row.items()}
+        t.add_row(d["id"], d["created_at"][:19], d["trigger"], d["state"], d["files"], d["documents"], d["accepted"],
+                  d["review"], d["quarantined"])
     console.print(t)
 
 

@@ -152,3 +152,35 @@ def calibrate(
                   str(v["accepted"]), str(v["errors_accepted"]))
     console.print(t)
     console.print(f"wrote {out or THRESHOLDS_FILE}")
+
+
+@app.command("pipeline")
+def pipeline(
+    count: int = typer.Option(500, "--count", min=1, help="Office-tier forms to generate (if --scans is not given)."),
+    scans: Path | None = typer.Option(None, "--scans", help="Folder of scans to use instead of generating."),
+    seed: int = typer.Option(500, "--seed"),
+    workers: int = typer.Option(2, "--workers", min=1),
+    work: Path = typer.Option(Path("data/bench-pipeline"), "--work", help="Scratch folder."),
+    json_out: Path | None = typer.Option(None, "--json-out"),
+) -> None:
+    """Forms/s of the whole flow (Prefect, store, queue) next to extraction alone, measured in the same run."""
+    from fixtures import corpus
+    from jimu.bench import pipeline_bench
+
+    if scans is None:
+        scans = work / f"scans-office-s{seed}-{count}"
+        if not scans.exists() or len(list(scans.glob("*.truth.json"))) < count:
+            console.print(f"generating {count} office-tier forms into {scans}")
+            corpus.generate("all", count, seed, "office", scans, workers=workers)
+    with console.status("extraction alone, then the whole batch flow…"):
+        r = pipeline_bench.run(scans, work, workers)
+    t = Table("forms", "extraction forms/s", "pipeline forms/s", "overhead", "peak MiB", "MiB 1st → last quarter",
+              title="Pipeline benchmark (same run, same scans)")
+    m = r["memory"]
+    t.add_row(str(r["forms"]), f"{r['extract_forms_per_s']:.2f}", f"{r['pipeline_forms_per_s']:.2f}",
+              f"{100 * r['overhead']:+.1f}%", f"{m['peak_mib']:.0f}",
+              f"{m['first_quarter_peak_mib']:.0f} → {m['last_quarter_peak_mib']:.0f}")
+    console.print(t)
+    console.print(f"document states: {r['states']}; outbox pending: {r['outbox_pending']}")
+    if json_out:
+        json_out.write_text(json.dumps(r, ensure_ascii=False, indent=2))

@@ -140,6 +140,9 @@ class WebSession:
     skipped: set[str] = field(default_factory=set)  # document ids skipped in this session
     filters: dict[str, str] = field(default_factory=dict)  # the work list's last filters (ids only)
     checked: float = 0.0  # when the account was last checked to be active (monotonic)
+    # crops of the review page this session just opened (normal fields only): served without a
+    # database round trip while the page loads — (document id, {field pk: png}, expires monotonic)
+    crops: tuple[str, dict[int, bytes], float] | None = None
 
     def flash(self, text: str, kind: str = "info") -> None:
         self.flashes.append((kind, text))

@@ -58,6 +58,7 @@ FIELD_PK_RE: Final = re.compile(r"^[0-9]{1,18}$")
 SAFE_NEXT_RE: Final = re.compile(r"^/(?!/)[A-Za-z0-9/_.\-]*$")
 FILTER_RE: Final = re.compile(r"^[\w\-]{1,64}$")
 USER_RECHECK_S: Final = 30.0
+CROP_GRANT_S: Final = 60.0  # crops of a page just rendered are served from memory this long
 KEYS: Final = [
     ("Enter", "この項目を確定して次の要確認項目へ"),
     ("Tab / Shift+Tab", "次の項目 / 前の項目"),
@@ -354,6 +355,9 @@ def document_page(request: Request, doc_id: str, s: WebSession = Depends(current
             return render(request, "entry.html", _entry_context(ev, "second"), s)
         view = service.build_review_view(doc, form, page_available=available)
         _mark_confirmed(view, s.user_name)
+        shown = {v.pk for b in view.blocks for v in b.fields}
+        s.crops = (doc.id, {f.id: f.crop_png for f in doc.fields if f.id in shown and f.crop_png is not None
+                            and f.sensitivity != "restricted"}, time.monotonic() + CROP_GRANT_S)
         service.audit_restricted_view(db, s.user_name, doc,
                                       [f for f in doc.fields if f.sensitivity == "restricted"
                                        and any(v.pk == f.id for b in view.blocks for v in b.fields)], "value")
@@ -448,6 +452,10 @@ def _image_document(db: Session, doc_id: str, s: WebSession) -> Document:
 def crop(request: Request, doc_id: str, field_id: str, s: WebSession = Depends(current_user)) -> Response:
     c = ctx_of(request)
     pk = field_pk(field_id)
+    if s.crops is not None and s.crops[0] == doc_id and time.monotonic() < s.crops[2]:
+        data = s.crops[1].get(pk)
+        if data is not None:  # this session's review page of this document was just rendered
+            return Response(data, media_type="image/png")
     with session_scope(c.factory) as db:
         doc = _image_document(db, doc_id, s)
         f = db.scalar(select(FieldValue).where(FieldValue.id == pk, FieldValue.document_id == doc.id))
