@@ -11,6 +11,7 @@ import pytest
 from jimu.pipeline.batch import run_batch_plain
 from jimu.pipeline.views import batch_view
 from jimu.settings import get_settings
+from tests.pipeline_helpers import SAMPLES as SAMPLES_DIR
 from tests.pipeline_helpers import copy_sample, drain_queue, isolated_settings
 from tests.resources import bad_inputs
 
@@ -35,6 +36,7 @@ def batch_run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for kind in BAD_KINDS:
         item = bad_inputs.make(kind, inbox / "花見川区" / kind)
         expected_bad[item.path.name] = item
+    _tricky_pages(inbox / "稲毛区")
     first = run_batch_plain(inbox, workers=2)
     messages_first = drain_queue()
     second = run_batch_plain(inbox, workers=2)
@@ -58,8 +60,10 @@ def test_every_document_reaches_one_final_state(batch_run: dict) -> None:
 
 def test_good_scans_are_read_not_quarantined(batch_run: dict) -> None:
     docs = [d for d in batch_run["view"]["documents"] if d["source_name"] not in batch_run["bad"]]
-    assert len(docs) == 5 + 3  # five single forms + three in the feeder TIFF
+    assert len(docs) == 5 + 3 + 2  # five single forms, three in the feeder TIFF, upside-down scan, letter
     for d in docs:
+        if d["source_name"] == "letter.png":
+            continue
         assert d["state"] != "quarantined", d["quarantine"]
         assert d["form_id"] is not None
     by_name = {d["source_name"]: d for d in docs}
@@ -83,6 +87,31 @@ def test_bad_input_is_quarantined_with_a_readable_reason(batch_run: dict, kind: 
     q = d["quarantine"]
     assert q["code"] == item.expected.reason_code
     assert len(q["message"]) > 20 and "Traceback" not in q["message"]
+
+
+def _tricky_pages(folder: Path) -> None:
+    """An upside-down scan (must be read) and a page of another document (must be quarantined)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with Image.open(SAMPLES_DIR / "juminhyo_kofu_office_s424242_0000.jpg") as im:
+        im.rotate(180).save(folder / "upside_down.jpg", quality=90, dpi=(300, 300))
+    letter = Image.new("L", (2480, 3508), 255)
+    d = ImageDraw.Draw(letter)
+    font = ImageFont.truetype("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf", 48)
+    d.text((200, 200), "お知らせ", font=font, fill=0)
+    for i in range(40):
+        d.text((200, 400 + i * 70), "拝啓 時下ますますご清栄のこととお慶び申し上げます。" * 1, font=font, fill=0)
+    letter.save(folder / "letter.png", dpi=(300, 300))
+
+
+def test_upside_down_scan_is_read_and_other_documents_are_quarantined(batch_run: dict) -> None:
+    by_name = {d["source_name"]: d for d in batch_run["view"]["documents"]}
+    assert by_name["upside_down.jpg"]["form_id"] == "juminhyo_kofu"
+    assert by_name["upside_down.jpg"]["state"] != "quarantined"
+    letter = by_name["letter.png"]
+    assert letter["state"] == "quarantined" and letter["quarantine"]["code"] == "unknown_form"
+    assert "does not match" in letter["quarantine"]["message"]
 
 
 def test_second_run_adds_nothing_and_delivers_nothing_twice(batch_run: dict) -> None:
