@@ -7,6 +7,7 @@ was accepted — its record in the outbox), so a crash leaves it either untouche
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from jimu.store import repo
 from jimu.store.db import session_scope
 from jimu.store.models import Document, FieldValue
 from validators.policy import DocumentDecision, FieldInput, Thresholds, decide
+from validators.record_model import validate_record
 
 FINAL_STATES = ("review", "accepted", "delivered", "quarantined", "duplicate", "rejected")
 
@@ -102,9 +104,14 @@ def route_document(
         ])
         _note(s, doc, decision)
         if all(r.status == "accepted" for r in rows):
-            delivery = repo.deliver_record(s, doc, build_record_message(doc, rows, form))
-            del delivery
-            return Routed(doc.id, doc.state, created)
+            problems = validate_record(form, {f.field_id: f.value for f in d.fields})
+            if not problems:
+                repo.deliver_record(s, doc, build_record_message(doc, rows, form))
+                return Routed(doc.id, doc.state, created)
+            for r in rows:  # the record model refused it: a person decides
+                if any(r.field_id in p.fields for p in problems):
+                    r.status = "flagged"
+                    r.reasons_json = json.dumps(sorted({*json.loads(r.reasons_json), "rule:record_model"}))
         original_doc = repo.find_by_content_key(s, doc.content_key, exclude_document_id=doc.id)
         if original_doc is not None:
             repo.mark_duplicate(s, doc, original_doc)
