@@ -74,7 +74,26 @@ def reprocess_batch(batch_id: str, from_stage: str = "extract", *, only_flagged:
             report["published"] += bool(entry["published"])
             if dry_run:
                 s.rollback()
+    if not dry_run and report["published"]:
+        report["outbox_pending"], report["relay_error"] = _relay(factory, settings)
     return report
+
+
+def _relay(factory: Any, settings: Any) -> tuple[int, str | None]:
+    from jimu.errors import QueueError
+    from jimu.outbox import relay_until_empty
+    from jimu.queue import get_publisher
+
+    try:
+        publisher = get_publisher(settings)
+    except QueueError as e:
+        with session_scope(factory) as s:
+            return repo.pending_outbox_count(s), e.message
+    try:
+        r = relay_until_empty(factory, publisher, retry_delay_s=0.5, max_retry_delay_s=5.0, deadline_s=20.0)
+    finally:
+        getattr(publisher, "close", lambda: None)()
+    return r.pending, r.last_error
 
 
 def _reprocess_one(s: Any, doc: Document, out: DocOut | None, stage: str, thresholds: Thresholds,
