@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from jimu.commands import batch_cmd, bench_cmd, demo_cmd, fixtures_cmd, forms_cmd, queue_cmd
+from jimu.commands import batch_cmd, bench_cmd, demo_cmd, fixtures_cmd, forms_cmd, queue_cmd, review_cmd, users_cmd
 from jimu.errors import JimuError
 
 app = typer.Typer(help="Jimu: AI-OCR for Chiba City's ward-office application forms.", no_args_is_help=True)
@@ -18,6 +18,8 @@ app.add_typer(bench_cmd.app, name="bench")
 app.add_typer(queue_cmd.app, name="queue")
 app.add_typer(batch_cmd.app, name="batch")
 app.command("calibrate")(bench_cmd.calibrate)
+app.add_typer(review_cmd.app, name="review")
+app.add_typer(users_cmd.app, name="users")
 
 err_console = Console(stderr=True)
 

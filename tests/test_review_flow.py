@@ -409,3 +409,53 @@ def test_no_personal_data_in_logs_or_urls(store: Store, caplog: pytest.LogCaptur
             assert secret not in text, "personal data in a log line or URL"
     for url in urls:
         assert re.fullmatch(r"http://testserver/[A-Za-z0-9/._\-]*(\?v=[0-9a-f]+)?", url), url
+
+
+@pytest.mark.parametrize("form_id", ["inkan_toroku", "jumin_idou", "juminhyo_kofu", "kaigo_nintei", "kodomo_iryohi"])
+def test_every_form_through_review_and_double_entry(store: Store, form_id: str) -> None:
+    d = seed_document(store.factory, store.data_dir, form_id=form_id, seed=61, n_misread=2)
+    form = get_form(form_id)
+    c = client_as(store, "op1", relay_after_approve=False)
+    values = page_values(c, d.id)
+    ids = pks(store, d.id)
+    for fid in d.flagged:
+        values[ids[fid]] = display_value(form.leaf(fid), d.truth[fid])
+    r = approve_form(c, d.id, values)
+    assert r.status_code == 303, r.text
+    restricted = {lf.id for lf in form.leaf_fields() if lf.sensitivity == "restricted"}
+    if restricted:
+        assert consume_all(store) == []
+        c2 = client_as(store, "op2")
+        page = c2.get(f"/documents/{d.id}").text
+        entry = {int(pk) for pk in re.findall(r'name="e(\d+)"', page)}
+        assert entry == {ids[fid] for fid in restricted}
+        data = {"csrf_token": c2.token}
+        for fid in restricted:
+            data[f"e{ids[fid]}"] = display_value(form.leaf(fid), d.truth[fid])
+        assert c2.post(f"/documents/{d.id}/second-entry", data=data, follow_redirects=False).status_code == 303
+    [body] = consume_all(store)
+    def canon(values: dict[str, Any]) -> dict[str, Any]:  # an empty multi choice is [] or null
+        return {k: (v or None) if form.leaf(k).kind == "multi_choice" else v for k, v in values.items()}
+
+    assert canon(body["fields"]) == canon(d.truth)
+    for fid in restricted:
+        assert body["acceptance"][fid]["checked_by"] == "op2"
+
+
+def test_stale_second_entries_are_purged(store: Store) -> None:
+    from jimu.review.entries import purge_stale
+    from jimu.store import repo
+
+    d = restricted_doc(store, 71)
+    first_entry(store, d, "op1")
+    f = fields(store, d.id)["mynumber"]
+    c2 = client_as(store, "op2")
+    c2.get(f"/documents/{d.id}")
+    other = _another_valid_mynumber(str(d.truth["mynumber"]))
+    c2.post(f"/documents/{d.id}/second-entry", data={"csrf_token": c2.token, f"e{f.id}": other})
+    with session_scope(store.factory) as s:
+        assert purge_stale(s) == 0  # still waiting for the supervisor
+        repo.set_document_state(s, repo.get_document(s, d.id), "extracting", reason="reprocess")
+    with session_scope(store.factory) as s:
+        assert purge_stale(s) == 1
+        assert s.scalars(select(SecondEntry)).all() == []

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jimu.review.auth import LoginLimiter, Passwords, SessionStore
-from jimu.review.entries import ensure_tables
+from jimu.review.entries import ensure_tables, purge_stale
 from jimu.review.pageimage import PageCache
 from jimu.review.service import ReviewProblem, jst
 from jimu.settings import ReviewSettings, Settings, get_review_settings, get_settings
@@ -148,6 +148,10 @@ def create_app(
     bind = factory.kw.get("bind")
     if isinstance(bind, Engine):
         ensure_tables(bind)
+    from jimu.store.db import session_scope
+
+    with session_scope(factory) as s:
+        purge_stale(s)
     templates = _templates()
     ctx = AppContext(
         settings=settings,

@@ -66,3 +66,21 @@ def entries_for_many(session: Session, document_ids: list[str]) -> dict[str, lis
     for e in session.scalars(select(SecondEntry).where(SecondEntry.document_id.in_(document_ids))):
         out.setdefault(e.document_id, []).append(e)
     return out
+
+
+def purge_stale(session: Session) -> int:
+    """Delete second entries no longer waiting for a decision (document finished or reprocessed,
+    field decided): the restricted values they hold are kept no longer than needed."""
+    from sqlalchemy import and_, delete, exists
+
+    from jimu.store.models import Document, FieldValue
+
+    waiting = exists().where(and_(
+        FieldValue.id == SecondEntry.field_value_id,
+        FieldValue.document_id == SecondEntry.document_id,
+        FieldValue.checked_by.is_(None),
+        Document.id == FieldValue.document_id,
+        Document.state == "review",
+    ))
+    result = session.execute(delete(SecondEntry).where(~waiting).execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import re
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from jimu.review import service
 from jimu.review.app import AppContext, CsrfRejected, NotAllowed, NotLoggedIn
@@ -46,6 +49,7 @@ from jimu.review.auth import (
     has_role,
     tokens_equal,
 )
+from jimu.review.entries import purge_stale
 from jimu.review.pageimage import original_file, render_page_png
 from jimu.review.service import Filters, NotFound, ReviewProblem
 from jimu.store import repo
@@ -53,6 +57,7 @@ from jimu.store.db import session_scope
 from jimu.store.models import Document, FieldValue, User, utcnow
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 FIELD_PK_RE: Final = re.compile(r"^[0-9]{1,18}$")
 SAFE_NEXT_RE: Final = re.compile(r"^/(?!/)[A-Za-z0-9/_.\-]*$")
@@ -77,7 +82,14 @@ ENTRY_KEYS: Final = [
     ("F2", "ページ全体の画像を表示／閉じる"),
     ("Esc", "画像・ダイアログを閉じる"),
 ]
-DECIDE_KEYS: Final = [k for k in ENTRY_KEYS if k[0] != "F8"]
+DECIDE_KEYS: Final = [
+    ("Enter", "この項目を確定して次の項目へ"),
+    ("Tab / Shift+Tab", "次の項目 / 前の項目"),
+    ("Ctrl+Enter または F9", "判断を記録"),
+    ("F4", "不備返戻（区役所へ戻す）"),
+    ("F2", "ページ全体の画像を表示／閉じる"),
+    ("Esc", "画像・ダイアログを閉じる"),
+]
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -200,9 +212,7 @@ def relay_outbox(c: AppContext) -> None:
         finally:
             publisher.close()
     except JimuError as e:
-        import logging
-
-        logging.getLogger(__name__).info("outbox relay after approval did not finish: %s", type(e).__name__)
+        log.info("outbox relay after approval did not finish: %s", type(e).__name__)
 
 
 def after_delivery(c: AppContext, tasks: BackgroundTasks) -> None:
@@ -223,8 +233,6 @@ def login_page(request: Request) -> Response:
     c = ctx_of(request)
     if c.sessions.get(request.cookies.get(SESSION_COOKIE)) is not None:
         return redirect("/worklist")
-    import secrets
-
     token = secrets.token_urlsafe(32)
     nxt = request.query_params.get("next", "")
     response = render(request, "login.html", {"login_csrf": token, "next": nxt if SAFE_NEXT_RE.fullmatch(nxt) else "",
@@ -253,8 +261,6 @@ async def login(request: Request) -> Response:
 
     if c.limiter.blocked(name, ip):
         return again("ログインの失敗が続いたため、しばらくログインできません。時間をおいてやり直してください", 429)
-    from starlette.concurrency import run_in_threadpool
-
     user_id = await run_in_threadpool(_check_login, c, name, password)
     if user_id is None:
         c.limiter.failed(name, ip)
@@ -529,6 +535,7 @@ def supervisor_home(request: Request, s: WebSession = Depends(supervisor_user)) 
         days = 1
     since = utcnow() - dt.timedelta(days=days)
     with session_scope(c.factory) as db:
+        purge_stale(db)
         stats = service.operator_stats(db, since)
         queue = service.supervisor_queue(db)
     return render(request, "supervisor.html", {"stats": stats, "queue": queue, "days": days}, s)

@@ -49,7 +49,7 @@ from jimu.review.values import (
     validate_record,
 )
 from jimu.store import repo
-from jimu.store.models import AuditEntry, Batch, Document, FieldValue, dumps, utcnow
+from jimu.store.models import AuditEntry, Document, FieldValue, dumps, utcnow
 
 Stage = Literal["review", "second", "supervisor"]
 JST: Final = ZoneInfo("Asia/Tokyo")
@@ -478,7 +478,10 @@ def build_review_view(
             group_msgs.setdefault(find(members[0]), [])
             if msg and msg not in group_msgs[find(members[0])]:
                 group_msgs[find(members[0])].append(msg)
-    culprits = {fid for r in live for fid in r.culprits}
+    culprits: dict[str, str] = {}
+    for failure in live:
+        for fid in failure.culprits:
+            culprits.setdefault(fid, failure.message)
     blocks: list[Block] = []
     emitted: set[str] = set()
     order = list(leaves)
@@ -492,7 +495,7 @@ def build_review_view(
             f = by_id[m]
             text = posted.get(f.id) if posted is not None else None
             v = field_view(f, leaves[m], form, text=text)
-            v.error = errors.get(m)
+            v.error = errors.get(m) or culprits.get(m)  # a failed rule is told at the fields it blames too
             v.culprit = m in culprits
             views.append(v)
             emitted.add(m)
@@ -506,7 +509,11 @@ def build_review_view(
             continue
         text = posted.get(f.id) if posted is not None else None
         accepted.append(field_view(f, leaves[fid], form, text=text, masked=f.sensitivity == "restricted"))
-    notes = [n.message for n in validation.notes] if validation else []
+    if validation is None:  # notes (severity "note" rules) for the operator, e.g. 特定疾病の確認
+        validation_notes = validate_record(form, {f.field_id: f.effective_value for f in doc.fields}).notes
+    else:
+        validation_notes = validation.notes
+    notes = [n.message for n in validation_notes]
     page_errors: list[str] = []
     if errors or live:
         page_errors.append("入力に誤りがあります。赤く示した項目を直してください")
@@ -882,7 +889,8 @@ class OperatorStats:
 
     @property
     def per_hour(self) -> float | None:
-        return None if self.handling_s <= 0 else self.finished / (self.handling_s / 3600.0)
+        # under a minute of measured work the rate says nothing
+        return None if self.handling_s < 60 else self.finished / (self.handling_s / 3600.0)
 
     @property
     def seconds_per_doc(self) -> float | None:
@@ -963,7 +971,3 @@ def audit_rows(session: Session, *, actor: str | None, action: str | None, docum
                              field_id=e.field_id, old=e.old_value_masked, new=e.new_value_masked, reason=e.reason,
                              detail=detail[:300]))
     return rows
-
-
-def batch_ids(session: Session) -> list[str]:
-    return list(session.scalars(select(Batch.id).order_by(Batch.created_at.desc()).limit(50)))

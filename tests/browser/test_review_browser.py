@@ -120,7 +120,15 @@ def test_correct_two_fields_and_approve_with_the_keyboard(store: Store, live: Li
     page.keyboard.type(wareki, delay=15)  # the text was selected: typing replaces it
     page.keyboard.press("Enter")
     assert active_id(page) == ids["phone"]
+    page.keyboard.type("12", delay=15)  # a slip: the server says why, next to the field
+    page.keyboard.press("Enter")
+    wait_until(page, f"document.getElementById('{ids['phone']}').classList.contains('error')")
+    row = page.locator(f"#{ids['phone']} >> xpath=ancestor::div[contains(@class,'field')]")
+    assert "電話番号の形が正しくありません" in row.inner_text()
+    assert "電話番号の形が正しくありません" in page.inner_text("#status")
+    assert active_id(page) == ids["phone"]
     phone = str(d.truth["phone"])
+    page.keyboard.press("Control+a")
     page.keyboard.type(f"{phone[:3]}-{phone[3:-4]}-{phone[-4:]}", delay=15)
     page.keyboard.press("Enter")
     wait_until(page, "document.querySelectorAll('input.fv.flagged.ok').length === 3")

@@ -16,6 +16,10 @@
 
   var root = document.getElementById("review");
   if (!root) {
+    // other pages: put the caret where the page says (autofocus alone is applied lazily, so keys
+    // typed right after the page loaded could go nowhere)
+    var first = document.querySelector("[autofocus]");
+    if (first && document.activeElement !== first) first.focus();
     return;
   }
   var mode = root.dataset.mode; // "review" | "entry"
@@ -62,6 +66,11 @@
     if (box) box.textContent = state === "error" ? message || "" : "";
   }
 
+  function labelOf(input) {
+    var label = input.id ? document.querySelector('label[for="' + input.id + '"]') : null;
+    return label ? label.textContent : "";
+  }
+
   function focusInput(input) {
     if (!input) return;
     input.focus();
@@ -98,7 +107,9 @@
           if (document.activeElement !== input && typeof res.body.text === "string") input.value = res.body.text;
           setState(input, "ok");
         } else {
-          setState(input, "error", (res.body && res.body.error) || "保存できませんでした");
+          var msg = (res.body && res.body.error) || "保存できませんでした";
+          setState(input, "error", msg);
+          say(labelOf(input) + ": " + msg, "error");
         }
       })
       .catch(function () {
@@ -122,8 +133,16 @@
       focusInput(next);
       say("");
     } else if (input.classList.contains("flagged")) {
-      say(mode === "review" ? "すべての要確認項目を確認しました。Ctrl+Enter（F9）で承認します"
-        : "すべて入力しました。Ctrl+Enter（F9）で確定します", "ok");
+      Promise.all(Array.from(pending.values())).then(function () {
+        var bad = allInputs().filter(function (el) { return el.classList.contains("error"); });
+        if (bad.length) {
+          if (document.activeElement !== bad[0]) focusInput(bad[0]);
+          return; // the error is already in the status line and next to the field
+        }
+        if (nextUnconfirmed(null)) return;
+        say(mode === "review" ? "すべての要確認項目を確認しました。Ctrl+Enter（F9）で承認します"
+          : "すべて入力しました。Ctrl+Enter（F9）で確定します", "ok");
+      });
     }
   }
 
@@ -302,6 +321,8 @@
     }, 2 * 60 * 1000);
   }
 
-  focusInput(nextUnconfirmed(null) || allInputs()[0]);
+  // a page that came back with errors starts at the first of them
+  focusInput(allInputs().filter(function (el) { return el.classList.contains("error"); })[0] ||
+    nextUnconfirmed(null) || allInputs()[0]);
 })();
 
