@@ -13,32 +13,14 @@ migration sketch in ``jimu/review/README.md``.
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 
-from sqlalchemy import BigInteger, Engine, Index, Integer, MetaData, String, Text, select
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
-from jimu.store.models import NAMING, UTCDateTime, utcnow
+from jimu.store.models import Base, SecondEntry
 
-_BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class ReviewBase(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-
-
-class SecondEntry(ReviewBase):
-    __tablename__ = "review_second_entries"
-    __table_args__ = (Index("ix_review_second_entries_document_id", "document_id"),)
-
-    id: Mapped[int] = mapped_column(_BigIntPK, primary_key=True, autoincrement=True)
-    document_id: Mapped[str] = mapped_column(String(36))
-    field_value_id: Mapped[int] = mapped_column(BigInteger)  # FieldValue.id (a reprocessed field gets a new id)
-    field_id: Mapped[str] = mapped_column(String(128))
-    operator: Mapped[str] = mapped_column(String(64))
-    value_json: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-
+# The table is created by the Alembic migration 0002; the model lives with the store's models.
+ReviewBase = Base
 
 _done: set[str] = set()
 _lock = threading.Lock()

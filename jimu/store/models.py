@@ -274,3 +274,18 @@ def _refuse_audit_change(_mapper: Any, _connection: Any, target: AuditEntry) -> 
 
 event.listen(AuditEntry, "before_update", _refuse_audit_change)
 event.listen(AuditEntry, "before_delete", _refuse_audit_change)
+
+
+class SecondEntry(Base):
+    """A blind second entry of a restricted field (review UI), kept until it matches or a supervisor decides."""
+
+    __tablename__ = "review_second_entries"
+    __table_args__ = (Index("ix_review_second_entries_document_id", "document_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(String(36))
+    field_value_id: Mapped[int] = mapped_column(BigInteger)  # FieldValue.id (a reprocessed field gets a new id)
+    field_id: Mapped[str] = mapped_column(String(128))
+    operator: Mapped[str] = mapped_column(String(64))
+    value_json: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
