@@ -5,26 +5,56 @@ engines) and a leaf field, and returns a :class:`FieldReading` with the raw read
 confidence in [0, 1] and the crop of the field (kept for the review UI). Readers never
 raise for a hard-to-read field: they return a low confidence instead. Normalisation to the
 canonical value happens in ``validators.normalize``; readers return what they saw.
+
+Text, kana and phone-like fields (:func:`read_text`):
+
+1. :func:`extractors.crops.text_ink` keeps only the writing (no specks, seal ink or ruled-line
+   remnants), binarised; no writing left means an empty field.
+2. Tesseract reads it scaled to the height it reads best for the class of field (``OCR_HEIGHT``):
+   kana with ``jpn`` and a katakana whitelist (plus runner-up alternatives), other Japanese
+   text with the ``Japanese`` script model, fields with a ``charset`` with ``eng``.
+3. :func:`extractors.text_cleanup.clean_text` drops what the field cannot hold and fixes
+   katakana/kanji look-alikes by context; anything dropped lowers the confidence.
+4. A second reading checks the first (kana and phone numbers at another scale, other text
+   with the ``jpn`` model); if they disagree the confidence drops, and the second reading is
+   kept when its weakest character is clearly surer. Fields below ``VERIFY_MIN`` are flagged
+   anyway and get no second reading.
+5. :func:`extractors.text_cleanup.text_confidence` turns the per-character confidences and
+   every doubt into one number; ``char_confidences`` are passed on for snapping and review.
+
+Marks (choices, check boxes, eras) count dark ink only (:mod:`extractors.marks`), and seal ink
+is taken out of 1-character digit boxes before the digit classifier sees them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from extractors.crops import crop, dropout, trim_to_ink
-from extractors.engines.base import OcrEngine, OcrRequest
+from extractors.crops import TextInk, crop, dropout, paper_level, suppress_mid_gray, text_ink
+from extractors.engines.base import OcrEngine, OcrRequest, OcrResult
 from extractors.marks import MarkReading, group_confidence, read_mark
+from extractors.text_cleanup import (
+    Cleaned,
+    TextEvidence,
+    char_margins,
+    charset_class,
+    clean_text,
+    length_fit,
+    text_confidence,
+)
 from forms_schema.layout import checkbox_square, date_layout, digit_cells, option_boxes, tick_square
 from forms_schema.model import Box, LeafField
 
 KATAKANA = "".join(chr(c) for c in range(0x30A1, 0x30F7)) + "ー"
 EMPTY_TEXT_CONFIDENCE = 0.97
+EMPTY_WITH_INK_CONFIDENCE = 0.3  # there was writing-like ink, but nothing readable came out of it
 
 
 @dataclass
@@ -50,27 +80,111 @@ class ReadContext:
 Reader = Callable[[ReadContext, LeafField], FieldReading]
 
 
-def _text_request(leaf: LeafField, img: np.ndarray) -> OcrRequest:
-    if leaf.kind == "kana":
-        return OcrRequest(image=img, lang="jpn", psm=7, whitelist=KATAKANA)
-    if leaf.charset:
+# text fields: how each class of field is read, and read a second time to check
+# text height handed to tesseract per class of field (measured on two corpora of all four tiers)
+OCR_HEIGHT = {"kana": 24.0, "name": 24.0, "address": 32.0, "text": 28.0, "narrow": 32.0}
+# the check reads kana and narrow fields again at another scale, other text with the other Japanese model
+VERIFY_HEIGHT = {"kana": 32.0, "narrow": 26.0}
+TEXT_VERIFY_LANG = "jpn"
+VERIFY_MIN = 0.5  # below this the field is flagged anyway: no second reading
+SWITCH_MARGIN = 0.1  # on disagreement, take the second reading when its weakest character is this much surer
+NOISY_EMPTY_PX = 400  # an empty field from which this much seal ink or line remnant was removed
+NOISY_EMPTY_CONFIDENCE = 0.93
+
+
+def _primary_request(leaf: LeafField, cls: str, ink: TextInk) -> OcrRequest:
+    img = ink.for_ocr(OCR_HEIGHT[cls])
+    if cls == "kana":
+        return OcrRequest(image=img, lang="jpn", psm=7, whitelist=KATAKANA, alternatives=True)
+    if cls == "narrow":
         return OcrRequest(image=img, lang="eng", psm=7, whitelist=leaf.charset)
     return OcrRequest(image=img, lang="Japanese", psm=7)
 
 
+def _second_request(leaf: LeafField, cls: str, ink: TextInk) -> OcrRequest:
+    if cls == "kana":
+        return OcrRequest(image=ink.for_ocr(VERIFY_HEIGHT[cls]), lang="jpn", psm=7, whitelist=KATAKANA)
+    if cls == "narrow":
+        return OcrRequest(image=ink.for_ocr(VERIFY_HEIGHT[cls]), lang="eng", psm=7, whitelist=leaf.charset)
+    return OcrRequest(image=ink.for_ocr(OCR_HEIGHT[cls]), lang=TEXT_VERIFY_LANG, psm=7)
+
+
+def _comparable(text: str, cls: str) -> str:
+    """What two readings must share to agree: the canonical form's characters."""
+    s = "".join(unicodedata.normalize("NFKC", text).split())
+    if cls == "kana":
+        return s.translate(_HIRA_TO_KATA)
+    if cls == "narrow":
+        return "".join(ch for ch in s if ch.isalnum())
+    return s
+
+
+_HIRA_TO_KATA = {c: c + 0x60 for c in range(0x3041, 0x3097)}
+
+
+def _clean(res: OcrResult, leaf: LeafField, cls: str) -> Cleaned:
+    margins = char_margins(res.text, res.char_confidences, res.alternatives) if cls == "kana" else None
+    return clean_text(res.text, res.char_confidences, cls, leaf.charset, margins)
+
+
 def read_text(ctx: ReadContext, leaf: LeafField) -> FieldReading:
+    """Text, kana and phone-like fields: the writing alone → OCR → cleanup → honest confidence.
+
+    The confidence follows the weakest character (for kana: lowered by how close the runner-up
+    character came), and drops when junk was cleaned out, the writing runs over the box, the
+    number of characters does not fit the writing's width, or a second reading disagrees.
+    """
     region = crop(ctx.image, leaf.entry)
     clean = dropout(ctx.image, ctx.mask, leaf.entry, pad_mm=-0.4)
-    ink = trim_to_ink(clean)
-    if ink is None:
-        return FieldReading(leaf.id, leaf.kind, "", EMPTY_TEXT_CONFIDENCE, region)
-    res = ctx.engine.recognize(_text_request(leaf, ink))
-    return FieldReading(leaf.id, leaf.kind, res.text, res.confidence, region, char_confidences=res.char_confidences)
+    ink = text_ink(clean)
+    if ink.empty:
+        conf = NOISY_EMPTY_CONFIDENCE if ink.dropped_px >= NOISY_EMPTY_PX else EMPTY_TEXT_CONFIDENCE
+        return FieldReading(leaf.id, leaf.kind, "", conf, region)
+    cls = charset_class(leaf)
+    res = ctx.engine.recognize(_primary_request(leaf, cls, ink))
+    cleaned = _clean(res, leaf, cls)
+    second = _second_request(leaf, cls, ink)
+    retried = False
+    if not cleaned.text:
+        # ink, but nothing a field like this can hold: read it once more, the other way
+        res = ctx.engine.recognize(second)
+        cleaned = _clean(res, leaf, cls)
+        retried = True
+    ev = TextEvidence(
+        chars=cleaned.margins if cls == "kana" else cleaned.confidences,
+        dropped=cleaned.dropped,
+        dropped_inside=cleaned.dropped_inside,
+        fit=length_fit(cleaned.text, cls, ink.width, ink.core_height),
+        touches_edge=ink.touches_edge,
+        retried=retried,
+        noise=ink.dropped_px >= NOISY_EMPTY_PX,
+        implausible=cleaned.implausible,
+    )
+    conf = text_confidence(ev)
+    if not cleaned.text:
+        return FieldReading(leaf.id, leaf.kind, "", EMPTY_WITH_INK_CONFIDENCE, region)
+    if not retried and conf >= VERIFY_MIN:
+        other = _clean(ctx.engine.recognize(second), leaf, cls)
+        agrees = _comparable(other.text, cls) == _comparable(cleaned.text, cls)
+        if not agrees:
+            if cls != "kana" and other.text and min(other.confidences) > min(cleaned.confidences) + SWITCH_MARGIN:
+                cleaned = other  # the other reading is clearly surer of its weakest character
+                ev = replace(ev, chars=cleaned.confidences, dropped=cleaned.dropped,
+                             dropped_inside=cleaned.dropped_inside, implausible=cleaned.implausible,
+                             fit=length_fit(cleaned.text, cls, ink.width, ink.core_height))
+            ev = replace(ev, agrees=False)
+            conf = text_confidence(ev)
+    return FieldReading(leaf.id, leaf.kind, cleaned.text, conf, region, char_confidences=list(ev.chars))
 
 
-def _read_cells(ctx: ReadContext, cells: list[Box]) -> tuple[str, float, list[float], bool]:
-    """Digits of 1-character boxes. Returns (digits, confidence, per-digit probs, gap inside)."""
+def _read_cells(ctx: ReadContext, cells: list[Box], paper: float | None = None) -> tuple[str, float, list[float], bool]:
+    """Digits of 1-character boxes. Returns (digits, confidence, per-digit probs, gap inside).
+
+    With ``paper`` (the field's paper level), seal ink is taken out of the boxes first.
+    """
     crops = [crop(ctx.image, c, pad_mm=-0.15) for c in cells]
+    if paper is not None:
+        crops = [suppress_mid_gray(c, paper) for c in crops]
     preds = ctx.digits.predict(crops)
     chars: list[str] = []
     probs: list[float] = []
@@ -95,7 +209,7 @@ def _read_cells(ctx: ReadContext, cells: list[Box]) -> tuple[str, float, list[fl
 def read_digits(ctx: ReadContext, leaf: LeafField) -> FieldReading:
     assert leaf.cells
     cells = digit_cells(leaf.entry, leaf.cells)
-    digits, conf, probs, gap = _read_cells(ctx, cells)
+    digits, conf, probs, gap = _read_cells(ctx, cells, paper_level(ctx.image, ctx.mask, leaf.entry))
     return FieldReading(leaf.id, leaf.kind, digits, conf, crop(ctx.image, leaf.entry), char_confidences=probs,
                         problem="digits_gap" if gap else None)
 
@@ -104,27 +218,30 @@ def read_date(ctx: ReadContext, leaf: LeafField) -> FieldReading:
     lay = date_layout(leaf.entry, leaf.eras)
     region = crop(ctx.image, leaf.entry)
     marks: dict[str, str] = {}
+    era_guessed = False
     if len(lay.eras) == 1:
         era: str | None = lay.eras[0][0]
         era_conf = 1.0
     else:
-        readings = [(e, read_mark(ctx.image, ctx.mask, b, "circle")) for e, b in lay.eras]
+        readings = [(e, read_mark(ctx.image, ctx.mask, b, "era")) for e, b in lay.eras]
         marks = {e: r.state for e, r in readings}
         marked = [e for e, r in readings if r.state == "marked"]
         era = marked[0] if len(marked) == 1 else max(readings, key=lambda t: t[1].score)[0]
         era_conf = group_confidence([r for _, r in readings], single=True)
-        if not marked:
-            era_conf = min(era_conf, 0.3)
+        era_guessed = not marked
     parts = []
     conf = era_conf
     probs: list[float] = []
+    paper = paper_level(ctx.image, ctx.mask, leaf.entry)
     for cells in (lay.year, lay.month, lay.day):
-        d, c, p, _gap = _read_cells(ctx, cells)
+        d, c, p, _gap = _read_cells(ctx, cells, paper)
         parts.append(d)
         probs += p
         conf *= c
     if not any(parts) and all(s != "marked" for s in marks.values()):
-        return FieldReading(leaf.id, leaf.kind, None, conf, region, marks)
+        return FieldReading(leaf.id, leaf.kind, None, conf, region, marks)  # empty: no era circled, no digit
+    if era_guessed:  # digits, but no era circled: the era is the likeliest one at best
+        conf = min(conf, 0.3)
     problem = None
     if era is None or not all(parts):
         problem = "date_incomplete"
