@@ -9,6 +9,7 @@ Speeds are measured in the same run, so their ratios hold on a noisy shared mach
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import resource
 import time
@@ -25,6 +26,9 @@ from forms_schema import get_form
 from jimu.bench.metrics import Calibration, FieldTally, same
 from jimu.errors import JimuError
 
+# worker processes are spawned, not forked: forking a process that has threads (engines, DB pools,
+# Prefect) can deadlock the child
+SPAWN = multiprocessing.get_context("spawn")
 
 @dataclass
 class FileResult:
@@ -151,7 +155,7 @@ def extract_corpus(corpus: Path, workers: int = 2, engine: str | None = None, li
     if not items:
         raise JimuError(f"no scans with *.truth.json in {corpus}", hint="Make one: jimu fixtures generate --out DIR")
     out = []
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(engine,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=_init_worker, initargs=(engine,)) as pool:
         for (_p, t), r in zip(items, pool.map(_run_file, [(str(p), t, False) for p, t in items], chunksize=1),
                               strict=True):
             out.append((t, r))
@@ -171,7 +175,7 @@ def run(corpus: Path, workers: int = 2, engine: str | None = None, naive_per_tie
     for p, t in items:
         by_tier[t.get("scan", {}).get("quality", "unknown")].append((p, t))
     report: dict[str, Any] = {}
-    with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(engine,)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=_init_worker, initargs=(engine,)) as pool:
         list(pool.map(_run_file, [(str(items[0][0]), items[0][1], False)] * workers))  # warm-up: models loaded
         for tier, tier_items in sorted(by_tier.items()):
             t0 = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -19,6 +20,10 @@ from jimu.settings import Settings, get_settings
 from jimu.store import repo
 from jimu.store.db import init_db, session_scope
 from validators.policy import Thresholds
+
+# worker processes are spawned, not forked: forking a process that has threads (engines, DB pools,
+# Prefect) can deadlock the child
+SPAWN = multiprocessing.get_context("spawn")
 
 log = logging.getLogger("jimu.batch")
 
@@ -41,7 +46,9 @@ def open_context(workers: int = 2, settings: Settings | None = None, engine: str
     s = settings or get_settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
     factory = init_db(s)
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(engine,)) if workers else None
+    pool = None
+    if workers:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=init_worker, initargs=(engine,))
     return BatchContext(s, factory, Thresholds.load(), pool, today)
 
 

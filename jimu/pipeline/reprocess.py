@@ -11,6 +11,7 @@ changed are published, as new versions under the same record id.
 from __future__ import annotations
 
 import json
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -26,6 +27,10 @@ from jimu.store import repo
 from jimu.store.db import init_db, session_scope
 from jimu.store.models import Batch, Document, FieldValue, dumps
 from validators.policy import FieldInput, Thresholds, decide
+
+# worker processes are spawned, not forked: forking a process that has threads (engines, DB pools,
+# Prefect) can deadlock the child
+SPAWN = multiprocessing.get_context("spawn")
 
 STAGES = ("extract", "validate", "deliver")
 
@@ -54,7 +59,7 @@ def reprocess_batch(batch_id: str, from_stage: str = "extract", *, only_flagged:
     fresh: dict[str, DocOut] = {}
     if from_stage == "extract":
         paths = sorted({p for _, p, _, _ in targets if p})
-        with ProcessPoolExecutor(max_workers=workers, initializer=init_worker) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=init_worker) as pool:
             for out in pool.map(extract_file, paths):
                 for d in out.docs:
                     fresh[d.sha256 if "#" in d.sha256 or len(out.docs) > 1 else out.file_sha256] = d
