@@ -39,12 +39,16 @@ def reason_text(reason: str, rule_messages: dict[str, str] | None = None) -> str
     return REASON_TEXT.get(reason, reason)
 
 
-def threshold_kind(leaf: LeafField) -> str:
+def threshold_kind(leaf: LeafField, value: Any = "x") -> str:
+    """The calibration group of a field: its kind, with fields read as empty in a group of their own
+    (an empty box is read very differently from writing)."""
     if leaf.kind == "text" and leaf.charset:
-        return "phone"
-    if leaf.kind in ("single_choice", "multi_choice", "checkbox"):
-        return "choice"
-    return leaf.kind
+        kind = "phone"
+    elif leaf.kind in ("single_choice", "multi_choice", "checkbox"):
+        kind = "choice"
+    else:
+        kind = leaf.kind
+    return f"{kind}_empty" if kind != "choice" and _empty(value) else kind
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,8 @@ class Thresholds:
     by_kind: dict[str, float]
     target: float | None = None
 
-    def for_leaf(self, leaf: LeafField) -> float:
-        return self.by_kind.get(threshold_kind(leaf), DEFAULT_THRESHOLD)
+    def for_leaf(self, leaf: LeafField, value: Any = "x") -> float:
+        return self.by_kind.get(threshold_kind(leaf, value), DEFAULT_THRESHOLD)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Thresholds:
@@ -144,7 +148,7 @@ def decide(
             r.append("required_missing")
         if f.snapped_from is not None:
             r.append("snapped")
-        if conf[fid] < thresholds.for_leaf(leaf):
+        if conf[fid] < thresholds.for_leaf(leaf, f.value):
             r.append("low_confidence")
         if not _empty(f.value):
             for vname in leaf.validators:

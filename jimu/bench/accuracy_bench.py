@@ -19,7 +19,8 @@ from jimu.bench.metrics import as_text, same
 from validators.calibrate import Sample
 from validators.policy import FieldInput, Thresholds, decide, threshold_kind
 
-ZERO = Thresholds(version="fit", by_kind=dict.fromkeys(("text", "kana", "phone", "digits", "date", "choice"), 0.0))
+ZERO = Thresholds(version="fit", by_kind=dict.fromkeys(
+    [k + e for k in ("text", "kana", "phone", "digits", "date") for e in ("", "_empty")] + ["choice"], 0.0))
 
 
 def _inputs(r: FileResult) -> dict[str, FieldInput]:
@@ -38,7 +39,8 @@ def calibration_samples(pairs: list[tuple[dict[str, Any], FileResult]], use_furi
         for fid, dec in d.fields.items():
             if dec.reasons:
                 continue  # flagged whatever the threshold
-            out.append(Sample(threshold_kind(leaves[fid]), dec.confidence, same(r.fields[fid][0], truth["fields"][fid])))
+            value = r.fields[fid][0]
+            out.append(Sample(threshold_kind(leaves[fid], value), dec.confidence, same(value, truth["fields"][fid])))
     return out
 
 

@@ -72,11 +72,24 @@ def extract(
         console.print(f"wrote {json_out}")
 
 
-def _extract_pairs(corpus: Path, workers: int, limit: int | None) -> list[Any]:
+def _extract_pairs(corpus: Path, workers: int, limit: int | None, cache: Path | None = None) -> list[Any]:
+    """Extraction results of a corpus; with ``cache``, reused from (or saved to) that file."""
+    import pickle
+
     from jimu.bench.extract_bench import extract_corpus
 
     if not corpus.is_dir():
         raise BadArgsError(f"corpus folder not found: {corpus}")
+    if cache is not None and cache.exists():
+        console.print(f"reusing extraction results from {cache}")
+        return list(pickle.loads(cache.read_bytes()))
+    pairs = _extract_fresh(corpus, workers, limit, extract_corpus)
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(pairs))
+    return pairs
+
+
+def _extract_fresh(corpus: Path, workers: int, limit: int | None, extract_corpus: Any) -> list[Any]:
     n = limit or sum(1 for _ in corpus.glob("*.truth.json"))
     with Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
@@ -91,12 +104,13 @@ def accuracy(
     workers: int = typer.Option(2, "--workers", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="Thresholds file (default: the shipped one)."),
+    cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (same code only)."),
 ) -> None:
     """Silent-error, auto-accept, straight-through and keystrokes saved of the accept/flag policy."""
     from jimu.bench.accuracy_bench import accuracy_report
     from validators.policy import Thresholds
 
-    pairs = _extract_pairs(corpus, workers, limit)
+    pairs = _extract_pairs(corpus, workers, limit, cache)
     th = Thresholds.load(thresholds)
     report = accuracy_report(pairs, th)
     without = accuracy_report(pairs, th, use_furigana=False)
@@ -135,6 +149,7 @@ def calibrate(
     out: Path | None = typer.Option(None, "--out", help="Where to write (default: validators/thresholds.json)."),
     workers: int = typer.Option(2, "--workers", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),
+    cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (same code only)."),
 ) -> None:
     """Fit per-kind confidence thresholds to TARGET and write them to the versioned thresholds file."""
     from jimu.bench.accuracy_bench import calibration_samples
@@ -143,7 +158,7 @@ def calibrate(
 
     if not 0 < target < 1:
         raise BadArgsError("--target must be between 0 and 1, e.g. 0.001")
-    pairs = _extract_pairs(corpus, workers, limit)
+    pairs = _extract_pairs(corpus, workers, limit, cache)
     fitted = fit(calibration_samples(pairs), target)
     data = write_thresholds(out or THRESHOLDS_FILE, fitted, target, corpus.name)
     t = Table("kind", "threshold", "candidates", "accepted", "errors among accepted", title=f"thresholds {data['version']}")
