@@ -1,0 +1,50 @@
+"""Regenerate tests/golden/samples.json: per committed sample, what extraction and the policy decide.
+
+    python -m tests.golden.make_golden
+
+Review the diff before committing: a field moving from right to wrong, or an accepted field that
+is wrong, is a regression.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from fixtures.corpus import iter_truth
+from jimu.bench.metrics import same
+
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
+GOLDEN = Path(__file__).resolve().parent / "samples.json"
+TODAY = dt.date(2026, 11, 20)
+
+
+def run_samples() -> dict[str, Any]:
+    from extractors.extract import Extractor
+    from extractors.ingest import load_documents
+    from forms_schema import get_form
+    from validators.policy import FieldInput, Thresholds, decide
+
+    ex = Extractor()
+    th = Thresholds.load()
+    out: dict[str, Any] = {}
+    for path, truth in iter_truth(SAMPLES):
+        if "form_id" not in truth:
+            continue
+        doc = load_documents(path)[0]
+        res = ex.extract(doc)
+        d = decide(get_form(res.form_id), {k: FieldInput(f.value, f.confidence, f.problem, f.snapped_from)
+                                           for k, f in res.fields.items()}, th, TODAY)
+        out[path.name] = {
+            "form_id": res.form_id,
+            "wrong": sorted(k for k, f in res.fields.items() if not same(f.value, truth["fields"][k])),
+            "accepted": sorted(k for k, dec in d.fields.items() if dec.status == "accepted"),
+        }
+    return out
+
+
+if __name__ == "__main__":
+    GOLDEN.write_text(json.dumps(run_samples(), ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+    print(f"wrote {GOLDEN}")
