@@ -22,8 +22,8 @@ SAMPLES = ["inkan_toroku_clean_s424242_0000.png", "juminhyo_kofu_clean_s424242_0
 
 def permissive_thresholds(path: Path) -> Path:
     """Accept whatever nothing but confidence would flag, so that records are certain to be queued."""
-    path.write_text(json.dumps({"version": "test-permissive", "thresholds": dict.fromkeys(
-        ("text", "kana", "phone", "digits", "date", "choice"), 0.0)}))
+    kinds = [k + e for k in ("text", "kana", "phone", "digits", "date") for e in ("", "_empty")] + ["choice"]
+    path.write_text(json.dumps({"version": "test-permissive", "thresholds": dict.fromkeys(kinds, 0.0)}))
     return path
 
 
