@@ -8,6 +8,7 @@ downstream (renderer, extractor, validators, review UI) works on leaf fields.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -211,13 +212,15 @@ class FormDefinition(Strict):
                 return f
         raise KeyError(field_id)
 
-    def leaf_fields(self) -> list[LeafField]:
+    @cached_property
+    def leaf_index(self) -> dict[str, LeafField]:
         from forms_schema.layout import leaf_fields
 
-        return leaf_fields(self)
+        return {lf.id: lf for lf in leaf_fields(self)}
+
+    def leaf_fields(self) -> list[LeafField]:
+        """Every readable field, table cells expanded (computed once per form)."""
+        return list(self.leaf_index.values())
 
     def leaf(self, leaf_id: str) -> LeafField:
-        for lf in self.leaf_fields():
-            if lf.id == leaf_id:
-                return lf
-        raise KeyError(leaf_id)
+        return self.leaf_index[leaf_id]

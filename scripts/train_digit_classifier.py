@@ -34,7 +34,7 @@ source: accuracy; accuracy and share of the readings with p >= 0.99; errors at p
 calibration error; digits lost by the cleaning) and writes extractors/models/digits.npz.
 
     .venv/bin/python scripts/train_digit_classifier.py            # ~3.5 min on one core
-    .venv/bin/python scripts/train_digit_classifier.py --fonts base --out /tmp/digits-base.npz
+    .venv/bin/python scripts/train_digit_classifier.py --fonts base --out data/digits-base.npz
 """
 
 from __future__ import annotations

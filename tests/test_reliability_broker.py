@@ -12,6 +12,7 @@ from jimu.pipeline.batch import run_batch_plain
 from jimu.settings import get_settings
 from jimu.store.testing import AMQP_URL, require_amqp
 from tests.pipeline_helpers import copy_sample, isolated_settings
+from validators.policy import THRESHOLD_KINDS
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +23,7 @@ SAMPLES = ["inkan_toroku_clean_s424242_0000.png", "juminhyo_kofu_clean_s424242_0
 
 def permissive_thresholds(path: Path) -> Path:
     """Accept whatever nothing but confidence would flag, so that records are certain to be queued."""
-    kinds = [k + e for k in ("text", "kana", "phone", "digits", "date") for e in ("", "_empty")] + ["choice"]
-    path.write_text(json.dumps({"version": "test-permissive", "thresholds": dict.fromkeys(kinds, 0.0)}))
+    path.write_text(json.dumps({"version": "test-permissive", "thresholds": dict.fromkeys(THRESHOLD_KINDS, 0.0)}))
     return path
 
 

@@ -14,10 +14,10 @@ from jimu.settings import get_settings
 from jimu.store import repo
 from jimu.store.db import init_db, session_scope
 from tests.pipeline_helpers import copy_sample, drain_queue, isolated_settings
+from validators.policy import THRESHOLD_KINDS
 
-KINDS = [k + e for k in ("text", "kana", "phone", "digits", "date") for e in ("", "_empty")] + ["choice"]
-STRICT = dict.fromkeys(KINDS, 1.01)
-LOOSE = dict.fromkeys(KINDS, 0.0)
+STRICT = dict.fromkeys(THRESHOLD_KINDS, 1.01)
+LOOSE = dict.fromkeys(THRESHOLD_KINDS, 0.0)
 
 
 def _thresholds(path: Path, by_kind: dict[str, float], version: str) -> str:

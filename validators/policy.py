@@ -22,6 +22,8 @@ from validators.rules import check_rules
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
 FURIGANA_BOOST = 0.2  # agreement multiplies the remaining doubt by this
 DEFAULT_THRESHOLD = 0.99
+# calibration groups of threshold_kind(): a kind, the same kind read as empty, and choices
+THRESHOLD_KINDS = (*(k + e for k in ("text", "kana", "phone", "digits", "date") for e in ("", "_empty")), "choice")
 
 REASON_TEXT = {
     "low_confidence": "読み取りの確からしさが低い",

@@ -17,10 +17,9 @@ from forms_schema import get_form
 from jimu.bench.extract_bench import FileResult
 from jimu.bench.metrics import as_text, same
 from validators.calibrate import Sample
-from validators.policy import FieldInput, Thresholds, decide, threshold_kind
+from validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide, threshold_kind
 
-ZERO = Thresholds(version="fit", by_kind=dict.fromkeys(
-    [k + e for k in ("text", "kana", "phone", "digits", "date") for e in ("", "_empty")] + ["choice"], 0.0))
+ZERO = Thresholds(version="fit", by_kind=dict.fromkeys(THRESHOLD_KINDS, 0.0))
 
 
 def _inputs(r: FileResult) -> dict[str, FieldInput]:

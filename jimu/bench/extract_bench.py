@@ -146,14 +146,18 @@ def _naive_seconds(paths: list[Path]) -> float:
     return time.perf_counter() - t0
 
 
+def corpus_items(corpus: Path, limit: int | None = None) -> list[tuple[Path, dict[str, Any]]]:
+    """The single-form scans of a corpus with their truth, in name order."""
+    items = [(p, t) for p, t in iter_truth(corpus) if "form_id" in t][:limit]
+    if not items:
+        raise JimuError(f"no scans with *.truth.json in {corpus}", hint="Make one: jimu fixtures generate --out DIR")
+    return items
+
+
 def extract_corpus(corpus: Path, workers: int = 2, engine: str | None = None, limit: int | None = None,
                    progress: Any = None) -> list[tuple[dict[str, Any], FileResult]]:
     """Extract every single-form scan of a corpus; (truth, result) pairs, in name order."""
-    items = [(p, t) for p, t in iter_truth(corpus) if "form_id" in t]
-    if limit:
-        items = items[:limit]
-    if not items:
-        raise JimuError(f"no scans with *.truth.json in {corpus}", hint="Make one: jimu fixtures generate --out DIR")
+    items = corpus_items(corpus, limit)
     out = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=_init_worker, initargs=(engine,)) as pool:
         for (_p, t), r in zip(items, pool.map(_run_file, [(str(p), t, False) for p, t in items], chunksize=1),
@@ -166,11 +170,7 @@ def extract_corpus(corpus: Path, workers: int = 2, engine: str | None = None, li
 
 def run(corpus: Path, workers: int = 2, engine: str | None = None, naive_per_tier: int = 3,
         limit: int | None = None, progress: Any = None) -> dict[str, Any]:
-    items = [(p, t) for p, t in iter_truth(corpus) if "form_id" in t]
-    if limit:
-        items = items[:limit]
-    if not items:
-        raise JimuError(f"no scans with *.truth.json in {corpus}", hint="Make one: jimu fixtures generate --out DIR")
+    items = corpus_items(corpus, limit)
     by_tier: dict[str, list[tuple[Path, dict[str, Any]]]] = defaultdict(list)
     for p, t in items:
         by_tier[t.get("scan", {}).get("quality", "unknown")].append((p, t))

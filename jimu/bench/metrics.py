@@ -7,6 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from validators.snap import edit_distance
+
 
 def as_text(v: Any) -> str:
     if v is None:
@@ -16,18 +18,6 @@ def as_text(v: Any) -> str:
     if isinstance(v, bool):
         return "1" if v else "0"
     return str(v)
-
-
-def edit_distance(a: str, b: str) -> int:
-    if len(a) < len(b):
-        a, b = b, a
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def same(pred: Any, truth: Any) -> bool:

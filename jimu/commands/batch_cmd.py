@@ -144,7 +144,7 @@ def reprocess(
         return
     t = Table("document", "form", "before", "after", "changed fields", "published")
     for d in report["documents"]:
-        t.add_row(d["source_name"] + f"#{d['index']}", d["form_id"] or "?", d["state_before"], d["state_after"],
+        t.add_row(d["source_name"], d["form_id"] or "?", d["state_before"], d["state_after"],
                   ", ".join(d["changed_fields"]) or "—", d["published"] or "—")
     console.print(t)
     console.print(("[yellow]dry run — nothing written[/]  " if dry_run else "")

@@ -83,18 +83,14 @@ def _extract_pairs(corpus: Path, workers: int, limit: int | None, cache: Path | 
     if cache is not None and cache.exists():
         console.print(f"reusing extraction results from {cache}")
         return list(pickle.loads(cache.read_bytes()))
-    pairs = _extract_fresh(corpus, workers, limit, extract_corpus)
-    if cache is not None:
-        cache.write_bytes(pickle.dumps(pairs))
-    return pairs
-
-
-def _extract_fresh(corpus: Path, workers: int, limit: int | None, extract_corpus: Any) -> list[Any]:
     n = limit or sum(1 for _ in corpus.glob("*.truth.json"))
     with Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True) as bar:
         task = bar.add_task("", total=n)
-        return extract_corpus(corpus, workers=workers, limit=limit, progress=lambda _r: bar.advance(task))
+        pairs = extract_corpus(corpus, workers=workers, limit=limit, progress=lambda _r: bar.advance(task))
+    if cache is not None:
+        cache.write_bytes(pickle.dumps(pairs))
+    return pairs
 
 
 @app.command("accuracy")

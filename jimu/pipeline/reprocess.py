@@ -62,7 +62,7 @@ def reprocess_batch(batch_id: str, from_stage: str = "extract", *, only_flagged:
         with ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=init_worker) as pool:
             for out in pool.map(extract_file, paths):
                 for d in out.docs:
-                    fresh[d.sha256 if "#" in d.sha256 or len(out.docs) > 1 else out.file_sha256] = d
+                    fresh[d.sha256] = d
                 if out.error_code:
                     fresh[out.file_sha256] = DocOut(0, out.file_sha256, 0, error_code=out.error_code,
                                                     error_message=out.error_message)
@@ -103,8 +103,7 @@ def _relay(factory: Any, settings: Any) -> tuple[int, str | None]:
 
 def _reprocess_one(s: Any, doc: Document, out: DocOut | None, stage: str, thresholds: Thresholds,
                    dry_run: bool) -> dict[str, Any]:
-    index = int(doc.sha256.split("#")[1]) if "#" in doc.sha256 else 0
-    entry: dict[str, Any] = {"document_id": doc.id, "source_name": doc.source_name, "index": index,
+    entry: dict[str, Any] = {"document_id": doc.id, "source_name": doc.source_name,
                              "form_id": doc.form_id, "changed_fields": [], "published": None, "state_after": doc.state}
     if stage == "extract" and (out is None or out.error_code or out.form_id is None):
         entry["note"] = out.error_code if out else "original not found"
