@@ -40,6 +40,7 @@ import numpy as np
 from extractors.crops import TextInk, crop, dropout, paper_level, suppress_mid_gray, text_ink
 from extractors.engines.base import OcrEngine, OcrRequest, OcrResult
 from extractors.marks import MarkReading, group_confidence, read_mark
+from extractors.neural_text import read_neural
 from extractors.text_cleanup import (
     Cleaned,
     TextEvidence,
@@ -141,6 +142,12 @@ def read_text(ctx: ReadContext, leaf: LeafField) -> FieldReading:
         conf = NOISY_EMPTY_CONFIDENCE if ink.dropped_px >= NOISY_EMPTY_PX else EMPTY_TEXT_CONFIDENCE
         return FieldReading(leaf.id, leaf.kind, "", conf, region)
     cls = charset_class(leaf)
+    if getattr(ctx.engine, "name", "") == "ppocr":
+        text, conf, chars, fixed_from = read_neural(ctx.engine, leaf, cls, ink, ink.dropped_px >= NOISY_EMPTY_PX)
+        if not text:
+            return FieldReading(leaf.id, leaf.kind, "", EMPTY_WITH_INK_CONFIDENCE, region)
+        return FieldReading(leaf.id, leaf.kind, text, conf, region, char_confidences=chars,
+                            problem="recogniser_form_fixed" if fixed_from else None)
     res = ctx.engine.recognize(_primary_request(leaf, cls, ink))
     cleaned = _clean(res, leaf, cls)
     second = _second_request(leaf, cls, ink)

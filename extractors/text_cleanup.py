@@ -115,6 +115,8 @@ def clean_text(text: str, confidences: list[float], cls: CharsetClass, charset: 
     if idx:
         inside = sum(1 for i in range(idx[0], idx[-1]) if not keep[i] and not text[i].isspace())
     kept = fix_lookalikes("".join(text[i] for i in idx), cls)
+    if cls == "kana":
+        kept = fix_small_kana(kept)
     if cls == "kana" and kept and kept[0] in SMALL_KANA:
         kept = SMALL_TO_LARGE.get(kept[0], kept[0]) + kept[1:]  # no word starts with a small kana
         odd = 1
@@ -151,6 +153,24 @@ def _kana_pair_impossible(a: str, b: str) -> bool:
     if b in "ァィゥェォぁぃぅぇぉ":
         return a in "ンんーッっ" or a in SMALL_KANA
     return False
+
+
+SMALL_VOWEL_BASE = frozenset("ウクグスズツテデトドフヴシジチイ")  # may take ァィゥェォ (ティ, ファ, シェ, イェ)
+
+
+def fix_small_kana(text: str) -> str:
+    """A small kana where none can stand (ツョ, コィ, ワュ) is its large twin (ツヨ, コイ, ワユ).
+
+    The recogniser confuses the two sizes; a pair no word has is the sign. Legitimate pairs
+    (キョ, ティ, ファ …) are kept, and so are the doubtful ones (ジョ/ジヨ both exist): those are
+    left to the confidence and the furigana check.
+    """
+    out = list(text)
+    for i in range(1, len(out)):
+        small_vowel_odd = out[i] in "ァィゥェォ" and out[i - 1] not in SMALL_VOWEL_BASE
+        if out[i] in SMALL_KANA and out[i] not in "ッっ" and (small_vowel_odd or _kana_pair_impossible(out[i - 1], out[i])):
+            out[i] = SMALL_TO_LARGE.get(out[i], out[i])
+    return "".join(out)
 
 
 def implausible_chars(text: str, cls: CharsetClass) -> int:
@@ -219,7 +239,7 @@ def fix_lookalikes(text: str, cls: CharsetClass) -> str:
             if ch == "ー" and left != "kanji":
                 continue  # 一 follows a kanji (一丁目 after a town name); after a digit it is a dash
             out[i] = KATA_TO_KANJI[ch]
-        elif sides == {"kata"} and ch in KANJI_TO_KATA:
+        elif "kata" in sides and "kanji" not in sides and ch in KANJI_TO_KATA:
             out[i] = KANJI_TO_KATA[ch]
     return "".join(out)
 

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
 
     # OCR
     tesseract_timeout_s: float = 30.0
-    ocr_engine: str = "tesserocr"  # or "pytesseract"
+    ocr_engine: str = "ppocr"  # text/kana/phone fields: the PP-OCRv6 recogniser; or "tesserocr" / "pytesseract"
 
     @property
     def towns_csv(self) -> Path:

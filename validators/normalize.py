@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from forms_schema.model import LeafField
+from validators.address_snap import snap_address
 from validators.japanese import digits_only, nfkc_compact, to_katakana
 from validators.snap import VOCABULARIES, snap
 
 SNAP_CONFIDENCE_FACTOR = 0.6  # a snapped value is likelier wrong than a read one
+ADDRESS_SNAP_FACTOR = 0.85  # an address whose prefecture, city or town was snapped to master data
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ def normalize(leaf: LeafField, raw: Any, confidence: float) -> Normalized:
             s = snap(text, VOCABULARIES[leaf.vocabulary])
             if s.snapped:
                 return Normalized(s.value, confidence * SNAP_CONFIDENCE_FACTOR, snapped_from=text)
+        if kind == "text" and not leaf.charset and "住所" in leaf.label:
+            a = snap_address(text)
+            if a.changed:
+                return Normalized(a.value, confidence * ADDRESS_SNAP_FACTOR, snapped_from=text)
         return Normalized(text, confidence)
     if kind == "digits":
         return Normalized(str(raw) if raw else None, confidence)

@@ -36,6 +36,12 @@ def _tesserocr() -> OcrEngine:
     return TesserocrEngine()
 
 
+def _ppocr() -> OcrEngine:
+    from .ppocr import PpocrEngine
+
+    return PpocrEngine()
+
+
 def _pytesseract() -> OcrEngine:
     from .tesseract_cli import TesseractCliEngine
 
@@ -44,6 +50,7 @@ def _pytesseract() -> OcrEngine:
 
 # name → factory; the factories import lazily so a missing tesserocr only breaks its own engine
 ENGINES: dict[str, Callable[[], OcrEngine]] = {
+    "ppocr": _ppocr,
     "tesserocr": _tesserocr,
     "pytesseract": _pytesseract,
 }
