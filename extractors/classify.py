@@ -31,6 +31,7 @@ INK_DARKNESS = 0.25  # coarse darkness (0..1, background normalised) above which
 EXTRA_WEIGHT = 2.0
 MIN_SCORE = 0.6
 MIN_MARGIN = 0.1
+TOLERANT_GROW = 6  # coarse px (3 mm): "looks like this form, but could not be aligned"
 
 B = NDArray[np.bool_]
 F32 = NDArray[np.float32]
@@ -105,6 +106,31 @@ def score_all(darkness: F32, templates: list[Template], valid: B | None = None) 
     """Scores of a coarse darkness map on the template grid against every template, best first."""
     ink, grown = ink_map(darkness)
     out = [score_template(ink, grown, t, valid) for t in templates]
+    return sorted(out, key=lambda s: -s.score)
+
+
+def tolerant_scores(darkness: F32, templates: list[Template], valid: B | None = None,
+                    grow: int = TOLERANT_GROW) -> list[FormScore]:
+    """Scores with ``grow`` coarse pixels (0.5 mm each) of tolerance, best first.
+
+    A page of a form that registration could not align (crumpled, folded, photographed too
+    steeply) still scores well here; a page of another document still does not: its ink lands
+    in the template's white areas, which are only shrunk by the same tolerance.
+    """
+    ink = (darkness > INK_DARKNESS).astype(np.uint8)
+    k = np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)
+    grown = cv2.dilate(ink, k).astype(bool)
+    out = []
+    for t in templates:
+        line = t.line if valid is None else t.line & valid
+        forbidden = cv2.erode(t.forbidden.astype(np.uint8), k).astype(bool)
+        if valid is not None:
+            forbidden &= valid
+        n_line, n_forb = np.count_nonzero(line), np.count_nonzero(forbidden)
+        recall = np.count_nonzero(grown & line) / n_line if n_line else 0.0
+        extra = np.count_nonzero(ink.astype(bool) & forbidden) / n_forb if n_forb else 1.0
+        score = float(np.clip(recall - EXTRA_WEIGHT * extra, 0.0, 1.0))
+        out.append(FormScore(form_id=t.form_id, title=t.title, score=score, recall=float(recall), extra=float(extra)))
     return sorted(out, key=lambda s: -s.score)
 
 

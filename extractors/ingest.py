@@ -32,11 +32,16 @@ Files
 
 Images
 ------
-Grayscale ``uint8`` (0 = black).  RGB/palette/CMYK → luma; alpha (RGBA, LA, palette
-transparency) is flattened onto white; 16-bit → top 8 bits; 1-bit → 0/255.  JPEGs are
-decoded straight to luma (libjpeg draft mode).  The EXIF orientation (JPEG, and TIFF/PNG
-if present) is applied.  DPI comes from the file (JFIF/EXIF, pHYs, TIFF resolution);
-a value outside 72–1200 dpi, or none at all, means "unknown" and becomes 300 dpi.
+Grayscale ``uint8`` (0 = black).  Colour (RGB, palette, CMYK, colour JPEGs) → an
+ink-preserving gray (:func:`ink_gray`): luma where the pixel is neutral, the red channel
+where it is coloured, so blue or black pen stays dark while red seals and red/orange
+printing turn light; alpha (RGBA, LA, palette transparency) is flattened onto white;
+16-bit → top 8 bits; 1-bit → 0/255.  Gray JPEGs are decoded straight to luma.  The EXIF
+orientation (JPEG, and TIFF/PNG if present) is applied.  DPI comes from the file
+(JFIF/EXIF, pHYs, TIFF resolution); a value outside 72–1200 dpi, exactly 72 (what cameras
+and editors write when they do not know), or none at all means "unknown":
+``Page.dpi_known`` is False and ``Page.dpi`` is the A4 estimate from the image size when
+the image is A4-shaped, else 300 — registration measures the real scale from the page.
 Non-square pixels (fax TIFFs, e.g. 204×98 dpi) are resampled to square pixels at the
 larger of the two resolutions.
 
@@ -459,11 +464,12 @@ def _check_pixels(w: int, h: int, page_no: int, pages: int, settings: Settings) 
 
 
 def _decode_frame(im: Image.Image, kind: FileKind, page_no: int, pages: int, settings: Settings) -> Page:
-    if kind == "jpeg" and im.mode in ("RGB", "YCbCr"):
-        im.draft("L", im.size)  # libjpeg converts to luma while decoding
     im.load()
     gray = _to_gray(im)
     xdpi, ydpi = _image_dpi(im)
+    known = not (math.isnan(xdpi) or math.isnan(ydpi))
+    if not known:
+        xdpi = ydpi = _a4_dpi(gray.shape[0], gray.shape[1]) or DEFAULT_DPI
     orientation = _orientation(im, kind)
     if orientation != 1:
         gray = _apply_orientation(gray, orientation)
@@ -485,7 +491,35 @@ def _decode_frame(im: Image.Image, kind: FileKind, page_no: int, pages: int, set
         words=None,
         width_mm=w / dpi * MM_PER_INCH,
         height_mm=h / dpi * MM_PER_INCH,
+        dpi_known=known,
     )
+
+
+def _a4_dpi(h: int, w: int) -> float | None:
+    """The dpi of an image that is an A4 page filling the frame (either orientation), else None."""
+    by_w, by_h = min(h, w) / (210.0 / MM_PER_INCH), max(h, w) / (297.0 / MM_PER_INCH)
+    return round((by_w + by_h) / 2, 1) if abs(by_w / by_h - 1) < 0.04 else None
+
+
+INK_CHROMA_LO, INK_CHROMA_HI = 12.0, 48.0  # max−min of RGB: below → neutral (luma), above → coloured (red)
+
+
+def ink_gray(rgb: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Gray of an RGB page that keeps pen ink and drops red ink.
+
+    Neutral pixels (paper, black print, pencil, JPEG noise) get their luma; coloured pixels
+    get their red channel: blue/black ballpoint (red channel dark) stays dark, a red seal or
+    red/orange printing (red channel bright) becomes light paper.  Between the two chroma
+    levels the two are blended, so there is no edge at a seal's rim.
+    """
+    a = rgb[..., :3]
+    luma = cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGB2GRAY).astype(np.float32)
+    hi = a.max(axis=2).astype(np.float32)
+    chroma = hi - a.min(axis=2).astype(np.float32)
+    w = np.clip((chroma - INK_CHROMA_LO) / (INK_CHROMA_HI - INK_CHROMA_LO), 0.0, 1.0)
+    red = a[..., 0].astype(np.float32)
+    out = luma + w * (red - luma)
+    return np.asarray(np.clip(out + 0.5, 0, 255), dtype=np.uint8)
 
 
 def _to_gray(im: Image.Image) -> NDArray[np.uint8]:
@@ -493,6 +527,8 @@ def _to_gray(im: Image.Image) -> NDArray[np.uint8]:
     mode = im.mode
     if mode == "L":
         return np.array(im)
+    if mode in ("RGB", "YCbCr", "CMYK", "P") and not (mode == "P" and "transparency" in im.info):
+        return ink_gray(np.asarray(im.convert("RGB")))
     if mode == "1":
         return np.array(im.convert("L"))
     if mode in ("LA", "La", "PA", "RGBA", "RGBa") or (mode == "P" and "transparency" in im.info):
@@ -532,7 +568,7 @@ def _image_dpi(im: Image.Image) -> tuple[float, float]:
                 f = float(v)
             except (TypeError, ValueError, ZeroDivisionError):
                 continue
-            if math.isfinite(f) and MIN_DPI <= f <= MAX_DPI:
+            if math.isfinite(f) and MIN_DPI < f <= MAX_DPI:  # 72 = "unknown" (cameras, editors)
                 nearest = round(f)
                 values.append(float(nearest) if abs(f - nearest) < 0.05 else f)
             else:
@@ -542,7 +578,7 @@ def _image_dpi(im: Image.Image) -> tuple[float, float]:
         return good[0], good[1]
     if len(good) == 1:
         return good[0], good[0]
-    return DEFAULT_DPI, DEFAULT_DPI
+    return math.nan, math.nan
 
 
 def _orientation(im: Image.Image, kind: FileKind) -> int:

@@ -32,6 +32,7 @@ class Page:
     words: list[TextWord] | None = None  # set for PDFs with a real text layer (filled on a PC)
     width_mm: float = 210.0
     height_mm: float = 297.0
+    dpi_known: bool = True  # False: the file had no usable dpi (none, or a camera's 72); ``dpi`` is a guess
 
 
 @dataclass
@@ -56,3 +57,7 @@ class RegisteredPage:
     scale: float
     match_score: float  # how well the page matches the form's template, 0..1
     source_dpi: float
+    # refinement windows of the final fit, N×4 (x, y, residual px, inlier 0/1) at WORK_DPI;
+    # None = not measured (no judgement), 0 rows = the refinement found no support anywhere
+    fit_points: np.ndarray | None = None
+    perspective: bool = False  # registered with a homography (a photo), not an affine

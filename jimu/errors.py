@@ -83,6 +83,28 @@ class UnknownFormError(InputFileError):
     default_hint = "This page is not one of Jimu's forms; hand it to the ward office."
 
 
+class AlignmentError(InputFileError):
+    """The page looks like one of Jimu's forms, but it could not be aligned onto that form.
+
+    Crumpled, folded or curled paper, or a photo taken too steeply: the form is recognisable,
+    but its fields cannot be located reliably.  The message names the form (never any value).
+    """
+
+    reason_code = "not_aligned"
+    default_hint = (
+        "Rescan the paper flat on the scanner glass (or photograph it flat, from straight above) "
+        "and drop the new file in the inbox. / 用紙を平らにして再スキャンしてください。"
+    )
+
+    @classmethod
+    def looks_like(cls, title: str, score: float | None = None) -> AlignmentError:
+        match = f" (match {score:.2f} with a tolerance of a few mm)" if score is not None else ""
+        return cls(
+            f"This page looks like {title}{match}, but the page could not be aligned: rescan flat. "
+            f"/ {title}のようですが、用紙の位置を合わせられませんでした。平らにして再スキャンしてください。"
+        )
+
+
 class BlankPageError(InputFileError):
     reason_code = "blank_page"
     default_hint = "The page is blank; check the scanner feed."

@@ -17,6 +17,7 @@ from extractors.types import Page
 from fixtures.fonts import font_path
 from fixtures.render import render_png
 from fixtures.scan import simulate_scan
+from jimu.bench.register_eval import turn_clockwise
 from jimu.errors import UnknownFormError
 from tests.test_register import FORM_IDS, TEMPLATE_SIZE, corpus_scan, form
 
@@ -86,7 +87,7 @@ def photo_page(rng: random.Random) -> Image.Image:
 def _scan_of(img: Image.Image, quality: str, seed: int, quarter_turns: int = 0) -> Page:
     s = simulate_scan(img, quality, random.Random(seed))  # type: ignore[arg-type]
     a = R.to_gray(np.asarray(s.image))
-    a, _ = R._turn_clockwise(a, np.eye(2, 3), quarter_turns)
+    a, _ = turn_clockwise(a, np.eye(2, 3), quarter_turns)
     return Page(image=a, dpi=s.dpi, page_no=0)
 
 

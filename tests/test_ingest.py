@@ -218,16 +218,24 @@ def test_jpeg_exif_orientation(tmp_path: Path, orientation: int) -> None:
     assert np.array_equal(p.image, expected)
 
 
-def test_jpeg_rgb_decodes_to_luma(tmp_path: Path) -> None:
+def test_jpeg_rgb_decodes_to_ink_gray(tmp_path: Path) -> None:
+    """Colour scans: neutral pixels keep their luma, a red seal turns light, blue pen stays dark."""
     page = form_like_page(dpi=100).convert("RGB")
-    ImageDraw.Draw(page).rectangle([100, 100, 300, 200], fill=(200, 30, 30))  # a red seal
+    draw = ImageDraw.Draw(page)
+    draw.rectangle([100, 100, 300, 200], fill=(200, 30, 30))  # a red seal
+    draw.rectangle([400, 100, 600, 200], fill=(30, 50, 160))  # blue ballpoint
     path = tmp_path / "color.jpg"
     page.save(path, quality=95)
     (p,) = load_pages(path)
     with Image.open(path) as im:
-        expected = np.asarray(im.convert("L"), dtype=np.int16)
+        luma = np.asarray(im.convert("L"), dtype=np.int16)
     assert p.image.ndim == 2
-    assert np.abs(p.image.astype(np.int16) - expected).mean() < 1.5
+    neutral = np.ones(luma.shape, bool)
+    neutral[95:206, 95:606] = False
+    assert np.abs(p.image.astype(np.int16) - luma)[neutral].mean() < 1.0
+    assert p.image[120:180, 120:280].mean() > 180  # the seal is nearly paper
+    assert p.image[120:180, 420:580].mean() < 60  # the pen is darker than in luma
+    assert p.image[120:180, 420:580].mean() <= luma[120:180, 420:580].mean()
 
 
 @pytest.mark.parametrize(
@@ -236,9 +244,10 @@ def test_jpeg_rgb_decodes_to_luma(tmp_path: Path) -> None:
         ("PNG", (200, 200), 200),
         ("JPEG", (150, 150), 150),
         ("TIFF", (400, 400), 400),
-        ("PNG", None, 300),  # no metadata
-        ("JPEG", (10, 10), 300),  # nonsense → unknown → default
-        ("TIFF", (5000, 5000), 300),
+        ("PNG", None, 100),  # no metadata: an A4-shaped image → its size says 100 dpi
+        ("JPEG", (10, 10), 100),  # nonsense → unknown → from the size
+        ("JPEG", (72, 72), 100),  # what cameras and editors write when they do not know
+        ("TIFF", (5000, 5000), 100),
     ],
 )
 def test_dpi_from_metadata(tmp_path: Path, fmt: str, saved_dpi: tuple[int, int] | None, expected: float) -> None:
@@ -247,8 +256,15 @@ def test_dpi_from_metadata(tmp_path: Path, fmt: str, saved_dpi: tuple[int, int] 
     params = {"dpi": saved_dpi} if saved_dpi else {}
     page.save(path, format=fmt, **params)
     (p,) = load_pages(path)
-    assert p.dpi == expected
-    assert p.width_mm == pytest.approx(page.width / expected * 25.4)
+    assert p.dpi == pytest.approx(expected, abs=0.5)
+    assert p.dpi_known == (saved_dpi is not None and 72 < saved_dpi[0] <= 1200)
+    assert p.width_mm == pytest.approx(page.width / p.dpi * 25.4)
+
+
+def test_unknown_dpi_of_a_non_a4_image_is_a_guess(tmp_path: Path) -> None:
+    Image.new("L", (1600, 1200), 255).save(tmp_path / "photo.png")  # a 4:3 photo, no dpi
+    (p,) = load_pages(tmp_path / "photo.png")
+    assert not p.dpi_known and p.dpi == 300
 
 
 def test_fax_tiff_with_non_square_pixels_is_resampled(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 Ground truth comes from the scan simulator: ``ScanResult.matrix`` maps 300-dpi page pixels
 (= template pixels) to scan pixels, so after registration every template point must land
 within a pixel or two of where the simulator put it.  Independently, the ruled lines of the
-registered image are measured against the template's (``measure_alignment``).
+registered image are measured against the template's (``jimu.bench.register_eval.measure_alignment``).
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
+from extractors import homography as H
 from extractors import register as R
 from extractors import templates as T
 from extractors.types import PX_PER_MM, WORK_DPI, Page, RegisteredPage
 from fixtures.render import registration_marks, render_png
 from forms_schema import FormDefinition, load_all_forms
+from jimu.bench import register_eval as E
 from jimu.errors import BlankPageError, UnknownFormError
 
 FORM_IDS = sorted(load_all_forms())
@@ -51,7 +53,7 @@ def form(form_id: str) -> FormDefinition:
 
 def turn(img: U8, truth: F64, quarter_turns: int) -> tuple[U8, F64]:
     """Turn a scan clockwise by quarter turns (a landscape scan of the portrait form)."""
-    return R._turn_clockwise(img, truth, quarter_turns)
+    return E.turn_clockwise(img, truth, quarter_turns)
 
 
 @lru_cache(maxsize=64)
@@ -86,7 +88,7 @@ def warp_scan(
 
 def true_error_px(m: F64, truth: F64, dpi: float) -> float:
     """Worst distance (template px) between where registration and the truth put template points."""
-    d = np.linalg.norm(R._apply(m, GRID) - R._apply(truth, GRID), axis=1)
+    d = np.linalg.norm(H.apply(m, GRID) - H.apply(truth, GRID), axis=1)
     return float(d.max() / (dpi / WORK_DPI))
 
 
@@ -166,7 +168,7 @@ def test_every_orientation_registers(quarter_turns: int) -> None:
     assert reg.rotation == s.rotation
     assert true_error_px(loc.matrix, s.truth, s.page.dpi) < 1.5
     assert reg.image.shape == (TEMPLATE_SIZE[1], TEMPLATE_SIZE[0]) and reg.image.dtype == np.uint8
-    assert R.measure_alignment(reg).p95_abs < 2.0
+    assert E.measure_alignment(reg).p95_abs < 2.0
 
 
 def test_poor_upside_down_scans_register() -> None:
@@ -210,13 +212,13 @@ def test_box_lines_land_within_a_few_pixels(quality: str, index: int) -> None:
     """Measured on the image: ruled lines of the registered page vs the template's (dark-line profiles)."""
     s = corpus_scan(FORM_IDS[index % 5], quality, index, index % 4)
     reg = R.register_page(s.page)
-    a = R.measure_alignment(reg)
+    a = E.measure_alignment(reg)
     assert a.n > 100
     assert a.p95_abs <= 2.0 and a.max_abs <= 3.0, a
     # the measure itself sees a 3 px misregistration
     shifted = np.full_like(reg.image, 255)
     shifted[3:, 3:] = reg.image[:-3, :-3]
-    bad = R.measure_alignment(dataclasses.replace(reg, image=shifted))
+    bad = E.measure_alignment(dataclasses.replace(reg, image=shifted))
     assert bad.mean_abs > 2.5
 
 
