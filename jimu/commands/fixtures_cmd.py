@@ -40,7 +40,8 @@ def render(
     out: Path = typer.Option(..., "--out", help="Output file: .png or .pdf."),
     values: Path | None = typer.Option(None, "--values", help="JSON of canonical values (or a .truth.json)."),
     dpi: int = typer.Option(300, "--dpi", min=72, max=1200),
-    font: str | None = typer.Option(None, "--font", help="Font for the values: gothic, mincho, seto or a path."),
+    font: str | None = typer.Option(None, "--font", help="Font for the values: a name of fixtures/fonts.py "
+                                    "(gothic, mincho, seto, yoz-standard, ...) or a path."),
 ) -> None:
     """Draw a form, blank or filled with VALUES, as PNG or as a printable PDF."""
     from fixtures.fonts import font_path
@@ -65,32 +66,41 @@ def generate(
     form: str = typer.Option("all", "--form", help="Form id or 'all' for a mixed batch."),
     count: int = typer.Option(10, "--count", min=1),
     seed: int = typer.Option(1, "--seed"),
-    quality: str = typer.Option("office", "--quality", help="clean | office | poor | handwritten"),
+    quality: str = typer.Option(
+        "office", "--quality",
+        help="Scan tier (clean | office | poor | handwritten) or capture profile (blue_ink | hand_lettered | "
+             "phone | fax | stained | folded | misfeed).",
+    ),
     out: Path = typer.Option(..., "--out"),
     container: str = typer.Option("none", "--container", help="none | tiff | pdf: put all forms in one feeder file"),
     pc_pdf: bool = typer.Option(False, "--pc-pdf", help="Write PC-filled PDFs (values as real text) instead."),
     workers: int = typer.Option(2, "--workers", min=1),
+    shared_values: bool = typer.Option(
+        False, "--shared-values",
+        help="Give every tier the same value sets for a seed (how fixtures/samples were made).",
+    ),
 ) -> None:
     """Generate COUNT realistic filled forms as scans, each beside NAME.truth.json."""
     from fixtures import corpus
 
     t0 = time.perf_counter()
+    if quality not in corpus.QUALITIES:
+        raise BadArgsError(f"unknown quality '{quality}'", hint=f"Use one of {', '.join(corpus.QUALITIES)}.")
     if pc_pdf:
-        paths = corpus.generate_pc_pdf(form, count, seed, out)
+        paths = corpus.generate_pc_pdf(form, count, seed, out, shared_values=shared_values)
         console.print(f"wrote {len(paths)} PC-filled PDFs to {out}")
         return
     if container != "none":
         if container not in ("tiff", "pdf"):
             raise BadArgsError(f"unknown container '{container}'", hint="Use none, tiff or pdf.")
-        if quality not in corpus.QUALITIES:
-            raise BadArgsError(f"unknown quality '{quality}'")
-        path = corpus.generate_container(form, count, seed, quality, out, container)  # type: ignore[arg-type]
+        path = corpus.generate_container(form, count, seed, quality, out, container,  # type: ignore[arg-type]
+                                         shared_values=shared_values)
         console.print(f"wrote {path} ({count} forms)")
         return
     with Progress(TextColumn("generating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         task = bar.add_task("gen", total=count)
-        names = corpus.generate(form, count, seed, quality, out, workers=workers,  # type: ignore[arg-type]
-                                progress=lambda _n: bar.advance(task))
+        names = corpus.generate(form, count, seed, quality, out, workers=workers,
+                                progress=lambda _n: bar.advance(task), shared_values=shared_values)
     dt = time.perf_counter() - t0
     console.print(f"wrote {len(names)} scans with truth to {out} in {dt:.1f} s ({len(names) / dt:.1f} forms/s)")
