@@ -20,12 +20,12 @@ Missing fonts are skipped and listed.  setofont-ex.ttf has no digit glyphs (only
 adding it changes nothing; the script reports that.  ``--fonts base`` trains on the fonts the
 project's set-up installs or the base image has (IPA, Noto CJK, DejaVu, Droid, URW base35, Noto Mono)
 plus scikit-learn's digits; ``--fonts extended`` (the default, and the shipped model) adds whichever
-are installed of Debian's fonts-klee, fonts-yozvox-yozfont, fonts-comic-neue, fonts-nanum-extra,
+are installed of Debian's fonts-konatu, fonts-aoyagi-soseki, fonts-yozvox-yozfont, fonts-comic-neue, fonts-nanum-extra,
 fonts-mplus, fonts-vlgothic, fonts-freefont-ttf, fonts-ipaexfont (training; NanumBrush and
 fonts-humor-sans for calibration); fonts-breip, fonts-liberation, fonts-roboto-unhinted and
 fonts-motoya-l-maruberi are only ever evaluated on.  To reproduce the shipped model:
 
-    apt-get install fonts-klee fonts-yozvox-yozfont fonts-comic-neue fonts-nanum-extra fonts-mplus \
+    apt-get install fonts-konatu fonts-aoyagi-soseki fonts-yozvox-yozfont fonts-comic-neue fonts-nanum-extra fonts-mplus \
         fonts-vlgothic fonts-freefont-ttf fonts-ipaexfont fonts-humor-sans \
         fonts-breip fonts-liberation fonts-roboto-unhinted fonts-motoya-l-maruberi
 
@@ -126,7 +126,8 @@ FONT_GROUPS: list[tuple[str, str, str, str, list[str]]] = [
     ),
     ("nanum-myeongjo", "train", "print", "extended", [f"{F}/truetype/nanum/NanumMyeongjo*.ttf"]),
     ("nanum-square", "train", "print", "extended", [f"{F}/truetype/nanum/NanumSquare*.ttf"]),
-    ("klee", "train", "hand", "extended", [f"{F}/truetype/klee/*.ttf"]),
+    ("konatu", "train", "hand", "extended", [f"{F}/truetype/konatu/*.ttf"]),
+    ("aoyagi-soseki", "train", "hand", "extended", [f"{F}/truetype/aoyagi-soseki/*.ttf", f"{F}/opentype/aoyagi-soseki/*.otf"]),
     ("yozfont", "train", "hand", "extended", [f"{F}/truetype/yozvox-yozfont/*.ttf"]),
     ("comic-neue", "train", "hand", "extended", [f"{F}/opentype/comic-neue/*.otf"]),
     ("nanum-pen", "train", "hand", "extended", [f"{F}/truetype/nanum/NanumPen.ttf"]),

@@ -72,3 +72,11 @@ def test_clean_text_applies_the_small_kana_rule_to_kana_fields_only() -> None:
 
 def test_katakana_lookalike_after_a_number_follows_the_katakana() -> None:
     assert clean_text("10-26八イツ平野", [0.9] * 10, "address").text == "10-26ハイツ平野"
+
+
+def test_furigana_agreement_does_not_vouch_for_a_name_with_an_untold_variant() -> None:
+    from validators.furigana import vouches_for_name
+
+    assert not vouches_for_name("高橋一郎")  # could have been 髙橋: タカハシ either way
+    assert not vouches_for_name("山崎")
+    assert vouches_for_name("山田太郎")

@@ -28,6 +28,16 @@ def readings(name: str) -> frozenset[str]:
     return frozenset({joined}) if joined else frozenset()
 
 
+# characters whose legitimate variant (髙, 﨑) the recogniser cannot write and the reading cannot tell
+# apart (both タカ): agreement vouches for the kana, not for which form of the name was written
+UNTOLD_VARIANTS = frozenset("高崎")
+
+
+def vouches_for_name(name: str | None) -> bool:
+    """Whether a furigana agreement may raise the kanji name's confidence too."""
+    return bool(name) and not (set(name or "") & UNTOLD_VARIANTS)
+
+
 def agrees(name: str | None, kana: str | None) -> bool:
     if not name or not kana:
         return False

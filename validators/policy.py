@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from forms_schema.model import FormDefinition, LeafField
-from validators.furigana import agrees
+from validators.furigana import agrees, vouches_for_name
 from validators.registry import FIELD_VALIDATORS
 from validators.rules import check_rules
 
@@ -126,7 +126,8 @@ def decide(
     if use_furigana:
         for leaf in leaves.values():
             if leaf.reading_of and agrees(values.get(leaf.reading_of), values.get(leaf.id)):
-                for fid in (leaf.id, leaf.reading_of):
+                vouched = [leaf.id, leaf.reading_of] if vouches_for_name(values.get(leaf.reading_of)) else [leaf.id]
+                for fid in vouched:
                     conf[fid] = 1 - (1 - conf[fid]) * FURIGANA_BOOST
 
     table_rows_used: dict[tuple[str, int], bool] = {}
