@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import random
 from pathlib import Path
-from typing import get_args
 
 import cv2
 import numpy as np
@@ -16,6 +15,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fixtures.containers import PageLike, blank_separator_page, write_multipage_tiff, write_scanned_pdf
 from fixtures.scan import (
+    CAPTURE_QUALITIES,
+    SCAN_QUALITIES,
     Quality,
     ScanResult,
     a4_size_px,
@@ -24,7 +25,7 @@ from fixtures.scan import (
     simulate_scan,
 )
 
-QUALITIES: tuple[Quality, ...] = get_args(Quality)
+QUALITIES: tuple[Quality, ...] = SCAN_QUALITIES  # the capture profiles: tests/test_capture_profiles.py
 DEGRADED: tuple[Quality, ...] = ("office", "poor", "handwritten")
 EXPECTED_DPI = {"clean": 300, "office": 300, "handwritten": 300, "poor": 200}
 MAX_SKEW = {"office": 1.5, "handwritten": 1.5, "poor": 4.0}
@@ -270,7 +271,26 @@ def test_poor_has_uneven_lighting_and_specks() -> None:
 
 def test_unknown_quality_rejected(small_page: Image.Image) -> None:
     with pytest.raises(ValueError, match="quality"):
-        simulate_scan(small_page, "fax", random.Random(0))  # type: ignore[arg-type]
+        simulate_scan(small_page, "telex", random.Random(0))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("quality", CAPTURE_QUALITIES)
+def test_capture_profile_labels_map_into_the_scan(small_page: Image.Image, quality: Quality) -> None:
+    """map_box of the top-left marker (and of the seal box frame) stays right under every capture profile."""
+    res = _scan(small_page, quality, seed=6)
+    gray = np.asarray(res.image.convert("L"), dtype=np.float32)
+    x0, y0, x1, y1 = res.map_box(MARKER)
+    w, h = res.image.size
+    if x0 < 0 or y0 < 0 or x1 > w or y1 > h:
+        assert quality == "misfeed"  # an edge strip was cut off
+        return
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    inner = gray[round(cy) - 8 : round(cy) + 8, round(cx) - 8 : round(cx) + 8]
+    assert float(np.median(inner)) < 110
+    px, py = res.map_point((MARKER[0] + MARKER[2]) / 2, (MARKER[1] + MARKER[3]) / 2)
+    assert abs(px - cx) < 3 and abs(py - cy) < 3
+    outside = gray[min(h - 1, y1 + 12), max(0, min(w - 1, round(cx)))]
+    assert float(outside) > 120
 
 
 @pytest.mark.parametrize("quality", ["clean", "poor"])
