@@ -4,7 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-script-jpan
-              fonts-ipafont-gothic fonts-ipafont-mincho fonts-seto poppler-utils)
+              fonts-ipafont-gothic fonts-ipafont-mincho fonts-seto poppler-utils
+              fonts-yozvox-yozfont fonts-aoyagi-soseki fonts-ipaexfont-gothic fonts-ipaexfont-mincho
+              fonts-takao-gothic fonts-takao-mincho fonts-vlgothic fonts-umeplus fonts-hanazono fonts-konatu
+              fonts-motoya-l-maruberi fonts-motoya-l-cedar)
 # the review UI's browser tests drive Debian's Chromium
 if [[ "${JIMU_WITH_BROWSER:-0}" == "1" ]]; then APT_PACKAGES+=(chromium); fi
 
