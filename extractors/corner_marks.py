@@ -30,6 +30,7 @@ MARK_MM = 5.0
 MARK_DARKNESS = 0.35
 MAX_SKEW_DEG = 8.0
 SCALE_TOLERANCE = 0.12  # relative to the dpi's nominal scale
+PERSPECTIVE_MM = 0.4  # four marks that an affine misses by more than this: try their homography
 
 # corner cells (col, row) in the order TL, TR, BL, BR
 _CORNERS = [(0, 0), (1, 0), (0, 1), (1, 1)]
@@ -168,12 +169,14 @@ def mark_hypotheses(marks: list[Mark], t: Template, dpi: float) -> list[Hyp]:
                     continue
                 m = H.affine_lsq(src, dst) if k == 4 else sim
                 res = H.rms(m, src, dst)
-                if k == 4 and res > tol_px * (2.0 if any(mk.partial for mk in subset) else 1.0):
-                    hm = None if any(mk.partial for mk in subset) else H.homography_lsq(src, dst)
-                    if hm is None or not H.plausible(hm, t.size, rot, nominal, MAX_SKEW_DEG, SCALE_TOLERANCE):
+                loose = tol_px * (2.0 if any(mk.partial for mk in subset) else 1.0)
+                if k == 4 and res > PERSPECTIVE_MM / 1.5 * tol_px:  # the affine misses: perspective?
+                    hm = H.homography_lsq(src, dst)
+                    if hm is not None and H.plausible(hm, t.size, rot, nominal, MAX_SKEW_DEG, SCALE_TOLERANCE):
+                        m, perspective = hm, True
+                    elif res > loose:
                         continue
-                    m, perspective = hm, True
-                elif k == 3 and res > tol_px * (2.0 if any(mk.partial for mk in subset) else 1.0):
+                elif k == 3 and res > loose:
                     continue
                 out.append(Hyp(matrix=m, rotation=rot, n_marks=k, residual=res))
         if out and not perspective:

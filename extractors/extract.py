@@ -67,7 +67,8 @@ class Extractor:
         reg: RegisteredPage = register_page(page)
         t1 = time.perf_counter()
         form = get_form(reg.form_id)
-        ctx = ReadContext(image=reg.image, mask=dropout_mask(reg.form_id), engine=self.engine, digits=self.digits)
+        ctx = ReadContext(image=reg.image, mask=dropout_mask(reg.form_id), engine=self.engine, digits=self.digits,
+                          fit_points=reg.fit_points)
         layer = read_text_layer(form, page.words) if page.words else {}
         fields: dict[str, ExtractedField] = {}
         for leaf in form.leaf_fields():

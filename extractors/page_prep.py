@@ -1,8 +1,9 @@
 """Registration's view of a raw page: grayscale, scale (dpi), a coarse darkness map, coarse scoring.
 
-The scale is never assumed: metadata is used when it is there and agrees with the image, the
-A4 paper size when the page fills the image, and otherwise :mod:`extractors.corner_marks`
-measures it from the spacing of the corner marks (see :func:`prepare` and ``register.locate``).
+The scale is never assumed: metadata is used when it is there and agrees with the image;
+otherwise the A4 paper size (when the page fills the image) or a guess from the image's short
+side is checked against the spacing of the corner marks (:func:`extractors.corner_marks.dpi_from_marks`,
+used by ``register.locate``), which wins when they disagree.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Prep:
     dpi: float  # effective dpi (possibly a first guess, see ``dpi_sure``)
     f: float  # full px per coarse px
     dark: F32  # background-normalised darkness at the coarse (~COARSE_DPI) page grid
-    dpi_sure: bool = True  # False: a guess from the image size, to be checked against the marks
+    dpi_sure: bool = True  # False: an estimate from the image size, to be checked against the marks
 
 
 def to_gray(image: NDArray[Any]) -> U8:
@@ -63,19 +64,20 @@ def a4_dpi(shape: tuple[int, int]) -> float | None:
 
 
 def effective_dpi(page: Page, shape: tuple[int, int]) -> tuple[float, bool]:
-    """(dpi, sure): metadata when it agrees with an A4-sized image; the A4 size; else a guess.
+    """(dpi, sure): ``sure`` only for metadata that agrees with the image.
 
-    A page without usable metadata (``Page.dpi_known`` False: none, or the 72 dpi that cameras
-    and editors write) that does not fill the image (a phone photo) gets a guess from its short
-    side, not sure: the corner marks then measure the scale.
+    Metadata is used when it agrees with an A4-sized image (or the image is not A4-sized).
+    Without usable metadata (``Page.dpi_known`` False: none, or the 72 dpi that cameras and
+    editors write), or when it contradicts an A4-sized image, the A4 size gives a first
+    estimate, and a page that does not fill the image (a phone photo) gets a guess from its
+    short side: neither is sure, and registration checks them against the corner marks.
     """
     by_size = a4_dpi(shape)
     if page.dpi_known and page.dpi and page.dpi > 0:
         if by_size is None or abs(page.dpi / by_size - 1) < METADATA_TOLERANCE:
             return float(page.dpi), True
-        return float(by_size), True  # metadata contradicts an A4-sized image: the size wins
     if by_size is not None:
-        return float(by_size), True
+        return float(by_size), False
     short = min(shape)
     return float(short / (A4_MM[0] / 25.4) * 0.9), False  # the page fills most of a photo's short side
 

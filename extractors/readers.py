@@ -39,7 +39,7 @@ import numpy as np
 
 from extractors.crops import TextInk, crop, dropout, paper_level, suppress_mid_gray, text_ink
 from extractors.engines.base import OcrEngine, OcrRequest, OcrResult
-from extractors.marks import MarkReading, group_confidence, read_mark
+from extractors.marks import MarkReading, group_confidence, local_fit, read_mark
 from extractors.neural_text import read_neural
 from extractors.text_cleanup import (
     Cleaned,
@@ -76,6 +76,7 @@ class ReadContext:
     mask: np.ndarray  # template ink, dilated (True = printed form)
     engine: OcrEngine
     digits: Any  # extractors.digit_classifier.DigitClassifier
+    fit_points: np.ndarray | None = None  # RegisteredPage.fit_points: where the alignment is sure
 
 
 Reader = Callable[[ReadContext, LeafField], FieldReading]
@@ -230,7 +231,8 @@ def read_date(ctx: ReadContext, leaf: LeafField) -> FieldReading:
         era: str | None = lay.eras[0][0]
         era_conf = 1.0
     else:
-        readings = [(e, read_mark(ctx.image, ctx.mask, b, "era")) for e, b in lay.eras]
+        fit = local_fit(ctx.image, ctx.mask, leaf.entry, ctx.fit_points)
+        readings = [(e, read_mark(ctx.image, ctx.mask, b, "era", fit, leaf.entry)) for e, b in lay.eras]
         marks = {e: r.state for e, r in readings}
         marked = [e for e, r in readings if r.state == "marked"]
         era = marked[0] if len(marked) == 1 else max(readings, key=lambda t: t[1].score)[0]
@@ -268,9 +270,10 @@ def read_date(ctx: ReadContext, leaf: LeafField) -> FieldReading:
 def read_choice(ctx: ReadContext, leaf: LeafField) -> FieldReading:
     single = leaf.kind == "single_choice"
     readings: list[tuple[str, MarkReading]] = []
+    fit = local_fit(ctx.image, ctx.mask, leaf.entry, ctx.fit_points)
     for opt, b in option_boxes(leaf.entry, leaf.options, leaf.mark):
         region = tick_square(b) if leaf.mark == "tick" else b
-        readings.append((opt.id, read_mark(ctx.image, ctx.mask, region, leaf.mark)))
+        readings.append((opt.id, read_mark(ctx.image, ctx.mask, region, leaf.mark, fit, leaf.entry)))
     marked = sorted(oid for oid, r in readings if r.state == "marked")
     conf = group_confidence([r for _, r in readings], single)
     problem = None
@@ -284,7 +287,8 @@ def read_choice(ctx: ReadContext, leaf: LeafField) -> FieldReading:
 
 
 def read_checkbox(ctx: ReadContext, leaf: LeafField) -> FieldReading:
-    r = read_mark(ctx.image, ctx.mask, checkbox_square(leaf.entry), "tick")
+    fit = local_fit(ctx.image, ctx.mask, leaf.entry, ctx.fit_points)
+    r = read_mark(ctx.image, ctx.mask, checkbox_square(leaf.entry), "tick", fit, leaf.entry)
     problem = "choice_unsure" if r.state == "unsure" else None
     return FieldReading(leaf.id, leaf.kind, r.state == "marked", r.certainty, crop(ctx.image, leaf.entry),
                         {"checked": r.state}, problem=problem)

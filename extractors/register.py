@@ -22,13 +22,15 @@ How (all searches on a ~50-dpi copy; one full-resolution warp at the end):
    gives the final 3×3 transform.  The windows' residuals are kept (``RegisteredPage.fit_points``):
    readers use them to tell where on the page the alignment is not sure.
 
-A page that looks like one form but cannot be aligned onto it (scores ≥ MIN_SCORE only with a
-tolerance of a few mm: crumpled, folded, photographed too steeply) raises :class:`AlignmentError`,
-not :class:`UnknownFormError`.  The evaluation harness lives in :mod:`jimu.bench.register_eval`.
+A page that looks like one form but cannot be aligned onto it raises :class:`AlignmentError`, not
+:class:`UnknownFormError`: it scores ≥ MIN_SCORE only with a tolerance of a few mm, or it is
+classified but the refinement found no support on some half of the page (:func:`supported`:
+folded, crumpled, photographed too steeply).  The evaluation harness lives in :mod:`jimu.bench.register_eval`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -64,7 +66,8 @@ F64 = NDArray[np.float64]
 
 REFINE_MIN_RESPONSE = 0.04
 REFINE_MIN_INLIERS = 6
-DPI_GUESS_STEPS = (1.0, 1.25, 0.8)  # a photo without a scale: where to look for the marks
+DPI_GUESS_STEPS = (1.0, 1.25, 0.8)  # a page without a sure scale: where to look for the marks
+DPI_AGREE = 0.04  # the marks' spacing overrides a size-based estimate that is further off than this
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Location:
     dpi: float = 0.0  # the page's scale as registration measured it
     fit_points: F64 | None = None  # N×4 (x, y, residual px, inlier) of the last refinement, template px
     tolerant: Classification | None = None  # scores with a few mm of tolerance (set when unclassified)
+    aligned: bool = True  # the refinement found support all over the page (see ``supported``)
 
     @property
     def form_id(self) -> str | None:
@@ -254,12 +258,14 @@ def _marks_and_scale(page: Page) -> tuple[P.Prep, list[Mark]]:
     guess = prep.dpi
     for step in DPI_GUESS_STEPS:
         p = prep if step == 1.0 else P.prepare(page, prep.gray, guess * step)
-        p.dpi_sure = False
-        ms = marks if step == 1.0 else find_marks(p)
+        ms = marks if step == 1.0 else find_marks(dataclasses.replace(p, dpi_sure=False))
         measured = dpi_from_marks(ms, t)
-        if measured is not None:
-            p2 = P.prepare(page, prep.gray, measured)
-            return p2, find_marks(p2)
+        if measured is None:
+            continue
+        if abs(measured / guess - 1) < DPI_AGREE:
+            return prep, marks  # the estimate from the size holds
+        p2 = P.prepare(page, prep.gray, measured)
+        return p2, find_marks(p2)
     return prep, marks
 
 
@@ -303,13 +309,28 @@ def locate(page: Page, form_ids: list[str] | None = None) -> Location:
     timings["refine"] = time.perf_counter() - t0
     cls = decide(ranked)
     tolerant = None
+    aligned = points is not None and supported(points, t)
     if cls.form_id is None:
         warped, valid = P.warp_coarse(prep, m, templates[0])
         tolerant = decide(tolerant_scores(warped, templates, valid))
     return Location(
         classification=cls, matrix=m, rotation=rot, marks=n_marks, method=method, timings=timings,
-        dpi=prep.dpi, fit_points=points, tolerant=tolerant,
+        dpi=prep.dpi, fit_points=points, tolerant=tolerant, aligned=aligned,
     )
+
+
+def supported(points: F64, t: Template) -> bool:
+    """Refinement inliers on both halves of the page, across and down, and enough of them.
+
+    A page folded across the middle, or photographed so steeply that only part of it was
+    aligned, has windows that agree with the fit on one side only.
+    """
+    inl = points[points[:, 3] > 0.5, :2] if len(points) else np.zeros((0, 2))
+    if len(inl) < REFINE_MIN_INLIERS:
+        return False
+    w, h = t.size
+    halves = (inl[:, 0] < w / 2, inl[:, 0] >= w / 2, inl[:, 1] < h / 2, inl[:, 1] >= h / 2)
+    return all(int(np.count_nonzero(half)) >= 2 for half in halves)
 
 
 def warp_to_template(gray: U8, m: F64, size: tuple[int, int]) -> U8:
@@ -330,6 +351,8 @@ def register_page(page: Page, form_ids: list[str] | None = None) -> RegisteredPa
         if tol is not None and tol.form_id is not None and tol.best is not None:
             raise AlignmentError.looks_like(tol.best.title, tol.best.score)
         raise UnknownFormError(cls.describe())
+    if not loc.aligned and cls.best is not None:
+        raise AlignmentError.looks_like(cls.best.title, cls.score)
     t = all_templates([cls.form_id])[0]
     gray = to_gray(page.image)
     image = warp_to_template(gray, loc.matrix, t.size)
