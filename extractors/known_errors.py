@@ -28,7 +28,7 @@ CN_TO_JA = {
     "队": "隊", "飞": "飛", "齐": "斉", "贵": "貴",
 }  # fmt: skip
 # simplified forms of characters with two legitimate Japanese forms (泽: 沢 or 澤): no guess, flagged
-CN_AMBIGUOUS = frozenset("泽边龙岛冈丰荣樱宽实爱发广滨")
+CN_AMBIGUOUS = frozenset("泽边龙岛冈丰荣樱宽实爱发广滨橫")  # 橫: a rare old form of 横
 CN_AMBIGUOUS_CAP = 0.5
 CN_FIX_FACTOR = 0.9  # a character that had to be turned from its Chinese form is a little less sure
 KANJI_FIXES = {"干葉": "千葉", "干代": "千代"}

@@ -92,6 +92,7 @@ VERIFY_MIN = 0.5  # below this the field is flagged anyway: no second reading
 SWITCH_MARGIN = 0.1  # on disagreement, take the second reading when its weakest character is this much surer
 NOISY_EMPTY_PX = 400  # an empty field from which this much seal ink or line remnant was removed
 NOISY_EMPTY_CONFIDENCE = 0.93
+GRAY_FOR_NEURAL = True  # the neural recogniser reads the writing's region in grey, not binarised
 
 
 def _primary_request(leaf: LeafField, cls: str, ink: TextInk) -> OcrRequest:
@@ -144,7 +145,8 @@ def read_text(ctx: ReadContext, leaf: LeafField) -> FieldReading:
         return FieldReading(leaf.id, leaf.kind, "", conf, region)
     cls = charset_class(leaf)
     if getattr(ctx.engine, "name", "") == "ppocr":
-        text, conf, chars, fixed_from = read_neural(ctx.engine, leaf, cls, ink, ink.dropped_px >= NOISY_EMPTY_PX)
+        text, conf, chars, fixed_from = read_neural(ctx.engine, leaf, cls, ink, ink.dropped_px >= NOISY_EMPTY_PX,
+                                                 clean if GRAY_FOR_NEURAL else None)
         if not text:
             return FieldReading(leaf.id, leaf.kind, "", EMPTY_WITH_INK_CONFIDENCE, region)
         return FieldReading(leaf.id, leaf.kind, text, conf, region, char_confidences=chars,

@@ -11,7 +11,9 @@ in Japan) and, for 千葉市, the city's own town list (``fixtures/data/chiba_ci
 
 At each level the written text is compared with every candidate name (NFKC, ヶ = ケ); a name
 that matches exactly is taken as written, and one that is one edit away (two for names of seven
-characters or more) replaces what was read — but only when no other candidate is as near. What
+characters or more) replaces what was read — but only when no other candidate is as near; a name
+written in another spelling of the same name (旭ヶ丘 for 旭ケ丘) takes the master's spelling,
+which is not counted as a change. What
 follows the town (丁目, 番地, 号, building) is kept as read. A snap that changed characters is
 reported (``AddressSnap.changed``) so the caller records it as evidence; nothing is changed
 silently, and an address that matches nothing is returned as read.
@@ -90,7 +92,7 @@ def _match(text: str, names: tuple[str, ...]) -> tuple[str, int, int] | None:
     folded = fold(text)
     for n in names:  # longest first
         if folded.startswith(fold(n)):
-            return n, len(n), 0
+            return n, len(n), 0 if text.startswith(n) else -1
     best: list[tuple[int, str, int]] = []
     head = folded[:3]
     for n in names:
@@ -142,7 +144,7 @@ def snap_address(address: str) -> AddressSnap:
             if len(ps) == 1:
                 pref, city_m = ps[0], (city, len(city), 0)
     if city_m is None:
-        return AddressSnap(address if not changed else "".join(out) + rest, changed, matched)
+        return AddressSnap("".join(out) + rest, changed, matched)
     city, span, d = city_m
     out.append(city if d else rest[:span])
     changed |= d > 0
@@ -155,5 +157,4 @@ def snap_address(address: str) -> AddressSnap:
         changed |= d > 0
         rest = rest[span:]
         matched += 1
-    value = "".join(out) + rest
-    return AddressSnap(value if changed else text, changed, matched)
+    return AddressSnap("".join(out) + rest, changed, matched)

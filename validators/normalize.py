@@ -39,6 +39,7 @@ def normalize(leaf: LeafField, raw: Any, confidence: float) -> Normalized:
             a = snap_address(text)
             if a.changed:
                 return Normalized(a.value, confidence * ADDRESS_SNAP_FACTOR, snapped_from=text)
+            text = a.value  # the master's spelling of a name written another way (ヶ/ケ)
         return Normalized(text, confidence)
     if kind == "digits":
         return Normalized(str(raw) if raw else None, confidence)
