@@ -265,7 +265,8 @@ def _marks_and_scale(page: Page) -> tuple[P.Prep, list[Mark]]:
         if abs(measured / guess - 1) < DPI_AGREE:
             return prep, marks  # the estimate from the size holds
         p2 = P.prepare(page, prep.gray, measured)
-        return p2, find_marks(p2)
+        # the scale is now the marks' own, but the page still lies anywhere in the photo: keep the wide reach
+        return p2, find_marks(dataclasses.replace(p2, dpi_sure=False))
     return prep, marks
 
 
