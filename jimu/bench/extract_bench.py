@@ -211,8 +211,11 @@ def kind_label(form_id: str, field_id: str) -> str:
 
 
 def score(items: list[tuple[Path, dict[str, Any]]], results: list[FileResult]) -> dict[str, Any]:
+    """Field exact and CER over written fields (a field left empty in the truth is reported apart,
+    as the share read as empty); a checkbox left unticked counts as written (False is a value)."""
     truths = {p.name: t for p, t in items}
-    kinds: dict[str, FieldTally] = defaultdict(FieldTally)
+    kinds: dict[str, FieldTally] = defaultdict(FieldTally)  # written fields only
+    empties: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # kind → [empty in truth, read as empty]
     overall = FieldTally()
     calib = Calibration()
     classified = oriented = 0
@@ -226,6 +229,10 @@ def score(items: list[tuple[Path, dict[str, Any]]], results: list[FileResult]) -
         for fid, tv in truth["fields"].items():
             pred, conf = r.fields.get(fid, (None, 0.0)) if r.form_id == r.truth_form else (None, 0.0)
             kind = kind_label(r.truth_form, fid)
+            if tv in (None, "", []):
+                empties[kind][0] += 1
+                empties[kind][1] += same(pred, tv)
+                continue
             ok = kinds[kind].add(pred, tv)
             overall.add(pred, tv)
             calib.add(conf, ok and same(pred, tv))
@@ -237,6 +244,8 @@ def score(items: list[tuple[Path, dict[str, Any]]], results: list[FileResult]) -
         "orientation": round(oriented / n, 4),
         "by_kind": {k: {"n": t.n, "exact": round(t.exact_rate, 4), "cer": round(t.cer, 4)}
                     for k, t in sorted(kinds.items())},
+        "empty_by_kind": {k: {"n": n_e, "read_as_empty": round(ok_e / n_e, 4) if n_e else None}
+                          for k, (n_e, ok_e) in sorted(empties.items())},
         "calibration": calib.table(),
         "errors": dict(errors),
     }
