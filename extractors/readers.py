@@ -40,7 +40,7 @@ import numpy as np
 from extractors.crops import TextInk, crop, dropout, paper_level, suppress_mid_gray, text_ink
 from extractors.engines.base import OcrEngine, OcrRequest, OcrResult
 from extractors.marks import MarkReading, group_confidence, local_fit, read_mark
-from extractors.neural_text import read_neural
+from extractors.neural_text import KATAKANA, read_neural
 from extractors.text_cleanup import (
     Cleaned,
     TextEvidence,
@@ -53,7 +53,6 @@ from extractors.text_cleanup import (
 from forms_schema.layout import checkbox_square, date_layout, digit_cells, option_boxes, tick_square
 from forms_schema.model import Box, LeafField
 
-KATAKANA = "".join(chr(c) for c in range(0x30A1, 0x30F7)) + "ー"
 EMPTY_TEXT_CONFIDENCE = 0.97
 EMPTY_WITH_INK_CONFIDENCE = 0.3  # there was writing-like ink, but nothing readable came out of it
 
