@@ -146,7 +146,7 @@ def leaf_fields(form: FormDefinition) -> list[LeafField]:
                     id=f.id, label=f.label, kind=f.kind, entry=entry_box(f), required=f.required,
                     validators=f.validators, sensitivity=f.sensitivity, cells=f.cells, options=f.options,
                     mark=f.mark, eras=f.eras, vocabulary=f.vocabulary, charset=f.charset, fill=f.fill,
-                    reading_of=f.reading_of,
+                    reading_of=f.reading_of, auto_accept_restricted=f.auto_accept_restricted,
                 )
             )
             continue

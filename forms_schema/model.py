@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 FieldKind = Literal["text", "kana", "digits", "date", "checkbox", "single_choice", "multi_choice", "table"]
 LeafKind = Literal["text", "kana", "digits", "date", "checkbox", "single_choice", "multi_choice"]
 Sensitivity = Literal["normal", "restricted"]
+# validators that prove a value by its own check digit
+CHECK_DIGIT_VALIDATORS = frozenset({"mynumber"})
 MarkStyle = Literal["tick", "circle"]
 
 ERAS = ("meiji", "taisho", "showa", "heisei", "reiwa")
@@ -85,6 +87,9 @@ class FormField(Strict):
     required: bool = False
     validators: list[str] = []
     sensitivity: Sensitivity = "normal"
+    # restricted only: may be auto-accepted (no second entry) when its check digit passes and its
+    # group's calibrated bound meets the target; off by default (double entry)
+    auto_accept_restricted: bool = False
     # kind-specific
     cells: int | None = None  # digits: number of 1-character boxes
     options: list[Option] = []  # choices
@@ -110,6 +115,10 @@ class FormField(Strict):
             raise ValueError("a 'table' field needs 'rows' and 'columns'")
         if k != "table" and self.columns:
             raise ValueError("only a 'table' field may have 'columns'")
+        if self.auto_accept_restricted and (self.sensitivity != "restricted"
+                                            or not set(self.validators) & CHECK_DIGIT_VALIDATORS):
+            raise ValueError("'auto_accept_restricted' needs sensitivity: restricted and a check-digit validator "
+                             f"({', '.join(sorted(CHECK_DIGIT_VALIDATORS))})")
         if k == "date":
             bad = [e for e in self.eras if e not in ERAS]
             if bad:
@@ -183,6 +192,7 @@ class LeafField(Strict):
     fill: str | None
     table: str | None = None
     row: int | None = None
+    auto_accept_restricted: bool = False
 
 
 class FormDefinition(Strict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,6 +33,10 @@ class Settings(BaseSettings):
     # PDFs are opened in a separate worker process that is killed when it overruns these
     pdf_timeout_s: float = 20.0  # wall-clock limit for opening a PDF, and again for each page
     pdf_memory_mb: int = 2048  # address-space budget of that worker (0 = no limit)
+
+    # the day a batch takes its files in: filing dates (届出日・申請日) must lie in the window before it
+    # (rule kind ``intake_window``); None → the day the batch runs. Set it to replay an old intake.
+    intake_date: dt.date | None = None
 
     # OCR
     tesseract_timeout_s: float = 30.0

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.corpus import CORPUS_TODAY
 from jimu.settings import get_settings
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
@@ -16,6 +17,7 @@ def isolated_settings(monkeypatch: pytest.MonkeyPatch, data_dir: Path, **env: st
     monkeypatch.setenv("JIMU_DATA_DIR", str(data_dir))
     monkeypatch.delenv("JIMU_DATABASE_URL", raising=False)
     monkeypatch.delenv("JIMU_QUEUE_URL", raising=False)
+    monkeypatch.setenv("JIMU_INTAKE_DATE", CORPUS_TODAY.isoformat())  # the simulated forms were filed then
     for k, v in env.items():
         monkeypatch.setenv(k, v)
     get_settings.cache_clear()

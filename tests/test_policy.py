@@ -8,11 +8,10 @@ import pytest
 
 from forms_schema import get_form
 from validators.furigana import agrees
-from validators.policy import FieldInput, Thresholds, decide
+from validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide, delivered_without_person
 
 TODAY = dt.date(2026, 11, 20)
-T = Thresholds(version="test", by_kind={"text": 0.9, "kana": 0.9, "phone": 0.9, "digits": 0.9, "date": 0.9,
-                                        "choice": 0.9})
+T = Thresholds(version="test", by_kind=dict.fromkeys(THRESHOLD_KINDS, 0.9))
 
 INKAN = {
     "apply_date": "2026-11-20", "address": "千葉市中央区中央三丁目4番5号", "name": "山田太郎", "kana": "ヤマダタロウ",
@@ -30,7 +29,7 @@ def inputs(values: dict, conf: float = 0.999, **over: FieldInput) -> dict[str, F
 def test_clean_document_goes_straight_through() -> None:
     d = decide(get_form("inkan_toroku"), inputs(INKAN), T, TODAY)
     assert d.flagged == []
-    assert d.straight_through
+    assert delivered_without_person(get_form("inkan_toroku"), d, INKAN)
 
 
 @pytest.mark.parametrize(
@@ -49,7 +48,7 @@ def test_single_reason(field: str, inp: FieldInput, reason: str) -> None:
     d = decide(get_form("inkan_toroku"), inputs(INKAN, **{field: inp}), T, TODAY)
     assert reason in d.fields[field].reasons
     assert d.fields[field].status == "flagged"
-    assert not d.straight_through
+    assert not d.all_accepted
 
 
 def test_cross_field_rule_flags_every_field_it_names() -> None:
@@ -66,7 +65,7 @@ def test_age_rule() -> None:
     assert "rule:applicant_15_or_older" in d.fields["birth_date"].reasons
 
 
-def test_restricted_fields_never_auto_accepted() -> None:
+def test_restricted_fields_keep_double_entry_by_default() -> None:
     form = get_form("kodomo_iryohi")
     import random
 
@@ -78,7 +77,44 @@ def test_restricted_fields_never_auto_accepted() -> None:
         if lf.sensitivity == "restricted":
             assert d.fields[lf.id].status == "flagged"
             assert "restricted_needs_second_check" in d.fields[lf.id].reasons
-    assert d.straight_through, "only restricted flags → still straight-through"
+    assert not delivered_without_person(form, d, values), "a person keys the restricted fields: not straight-through"
+
+
+def test_check_digit_restricted_field_may_be_auto_accepted() -> None:
+    form = get_form("kodomo_iryohi")
+    import random
+
+    from fixtures.values import sample_values
+
+    values = sample_values(form, random.Random(1), TODAY)
+    d = decide(form, inputs(values, conf=1.0), T, TODAY, restricted_auto="check_digit")
+    assert d.fields["guardian_mynumber"].status == "accepted"  # check digit passes
+    assert "restricted_needs_second_check" in d.fields["account_number"].reasons  # no check digit: double entry
+    bad = dict(values, guardian_mynumber=values["guardian_mynumber"][:11] + str((int(values["guardian_mynumber"][11]) + 1) % 10))
+    d = decide(form, inputs(bad, conf=1.0), T, TODAY, restricted_auto="check_digit")
+    assert d.fields["guardian_mynumber"].status == "flagged"
+
+
+def test_uncalibrated_group_or_form_is_never_auto_accepted() -> None:
+    form = get_form("inkan_toroku")
+    no_text = Thresholds(version="t", by_kind={k: v for k, v in T.by_kind.items() if k != "text"})
+    d = decide(form, inputs(INKAN, conf=1.0), no_text, TODAY)
+    assert "low_confidence" in d.fields["name"].reasons
+    other_forms = Thresholds(version="t", by_kind=T.by_kind, forms={"jumin_idou": 1})
+    d = decide(form, inputs(INKAN, conf=1.0), other_forms, TODAY)
+    assert d.flagged and all("uncalibrated" in d.fields[f].reasons for f in d.flagged)
+    assert len(d.flagged) == len(d.fields)
+    old_version = Thresholds(version="t", by_kind=T.by_kind, forms={"inkan_toroku": form.version + 1})
+    assert not decide(form, inputs(INKAN, conf=1.0), old_version, TODAY).all_accepted
+
+
+def test_filing_date_outside_the_intake_window_is_flagged() -> None:
+    form = get_form("inkan_toroku")
+    assert decide(form, inputs(INKAN), T, dt.date(2026, 12, 10)).fields["apply_date"].status == "accepted"
+    late = decide(form, inputs(INKAN), T, dt.date(2027, 1, 30))
+    assert "rule:filed_recently" in late.fields["apply_date"].reasons
+    future = decide(form, inputs(INKAN), T, dt.date(2026, 11, 19))
+    assert "rule:filed_recently" in future.fields["apply_date"].reasons
 
 
 def test_furigana_agreement_lifts_confidence() -> None:

@@ -421,3 +421,41 @@ def test_paper_level_is_the_local_paper() -> None:
     s = scanned("inkan_toroku", "poor-seal-on-empty")
     level = paper_level(s.ctx.image, s.ctx.mask, get_form("inkan_toroku").leaf("address").entry)
     assert 150 < level < 255
+
+
+@dataclass
+class _Pred:
+    digit: str | None
+    probability: float
+
+
+class _SaysOne:
+    """A digit classifier that reads '1' in every box, sure of it (to test the ink check around it)."""
+
+    def predict(self, crops: list[np.ndarray]) -> list[_Pred]:
+        return [_Pred("1", 0.999) for _ in crops]
+
+
+def test_a_count_in_an_empty_looking_box_needs_ink_evidence() -> None:
+    form = get_form("juminhyo_kofu")
+    leaf = form.leaf("copies")
+    blank = render_png(form, {}, dpi=300)
+    img = to_gray(np.asarray(blank))
+    ctx = ReadContext(image=img, mask=dropout_mask(form.form_id), engine=None, digits=_SaysOne())  # type: ignore[arg-type]
+    empty = read_field(ctx, leaf)
+    assert empty.raw == "11" and empty.confidence <= 0.3, "a digit with no ink behind it is not trusted"
+    inked = img.copy()
+    e = leaf.entry
+    y0, y1 = int((e.y + 2) * PX_PER_MM), int((e.bottom - 2) * PX_PER_MM)
+    x = int((e.x + 3) * PX_PER_MM)
+    inked[y0:y1, x:x + 8] = 0  # a pen stroke in the first box only
+    one = read_field(ctx.__class__(image=inked, mask=ctx.mask, engine=None, digits=_SaysOne()), leaf)  # type: ignore[arg-type]
+    assert one.confidence <= 0.3, "the second box is still empty of ink"
+    from forms_schema.layout import digit_cells
+
+    both = img.copy()
+    for cell in digit_cells(e, 2):
+        cx, cy = int((cell.x + cell.w / 2) * PX_PER_MM), int((cell.y + cell.h / 2) * PX_PER_MM)
+        both[cy - 25:cy + 25, cx - 4:cx + 4] = 0
+    two = read_field(ctx.__class__(image=both, mask=ctx.mask, engine=None, digits=_SaysOne()), leaf)  # type: ignore[arg-type]
+    assert two.confidence > 0.99

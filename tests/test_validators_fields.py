@@ -45,6 +45,12 @@ CASES: list[tuple[str, object, bool]] = [
     ("phone", "4324551110", False),
     ("phone", "043245511", False),
     ("phone", "090123456789", False),
+    ("phone", "0901234567", False),  # a mobile number needs 11 digits (issue 10)
+    ("phone", "0501234567", False),  # an IP phone too
+    ("phone", "0001234567", False),  # no such area code
+    ("phone", "0120123456", False),  # toll-free: not an applicant's number
+    ("phone", "0471234567", True),  # 047 (市川・船橋)
+    ("phone", "0436123456", True),  # 0436 (市原)
     ("phone", "09O12345678", False),
     ("katakana", "ヤマダタロウ", True),
     ("katakana", "イチロー", True),

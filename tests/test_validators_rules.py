@@ -87,6 +87,7 @@ HOUSEHOLDER = rule(
     alt_field="householder",
 )  # fmt: skip
 BIRTHS_PAST = rule("table_dates_past", ["members"], table="members", column="birth")
+FILED = rule("intake_window", ["applied"], field="applied", max_days=31)
 
 
 def members(*relations: str | None, births: tuple[str | None, ...] = ()) -> dict[str, object]:
@@ -142,6 +143,9 @@ HOLDS: list[tuple[Rule, dict[str, object]]] = [
     (HOUSEHOLDER, {**members(), "householder": None}),  # empty table: nothing to judge
     (BIRTHS_PAST, members("世帯主", "子", births=("1970-03-07", "2024-06-14"))),
     (BIRTHS_PAST, members("世帯主", births=("not a date",))),
+    (FILED, {"applied": "2024-06-15"}),  # the batch's own day
+    (FILED, {"applied": "2024-05-15"}),  # 31 days before
+    (FILED, {"applied": None}),
 ]
 
 FAILS: list[tuple[Rule, dict[str, object], tuple[str, ...]]] = [
@@ -188,6 +192,8 @@ FAILS: list[tuple[Rule, dict[str, object], tuple[str, ...]]] = [
         members("世帯主", "子", "子", births=("1970-03-07", "2024-06-15", "2030-01-01")),
         ("members[1].birth", "members[2].birth"),
     ),
+    (FILED, {"applied": "2024-05-14"}, ("applied",)),  # 32 days before the batch
+    (FILED, {"applied": "2024-06-16"}, ("applied",)),  # after the batch's day
 ]
 
 

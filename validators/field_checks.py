@@ -87,20 +87,31 @@ def chiba_address(value: object) -> str | None:
     return None
 
 
-_MOBILE = ("070", "080", "090", "050")
+_MOBILE = ("070", "080", "090", "050")  # mobile and IP phones: 11 digits
 
 
 def phone(value: object) -> str | None:
+    """A Japanese phone number an applicant can be called on: 070/080/090/050 with 11 digits, or a
+    fixed line of 10 digits whose area code exists (Google's libphonenumber numbering plan for JP).
+    Toll-free and premium-rate numbers are not an applicant's number."""
     if _empty(value):
         return None
     s = _digit_text(value)
     if s is None or not _ASCII_DIGITS.fullmatch(s):
         return "phone number must contain digits only"
-    if len(s) == 10 and s.startswith("0"):
-        return None
-    if len(s) == 11 and s.startswith(_MOBILE):
-        return None
-    return "phone number must be 10 digits starting 0, or 11 starting 070/080/090/050"
+    if s.startswith(_MOBILE):
+        return None if len(s) == 11 else "a 070/080/090/050 number has 11 digits"
+    if len(s) != 10 or not s.startswith("0"):
+        return "phone number must be 10 digits starting 0, or 11 starting 070/080/090/050"
+    return None if _is_fixed_line(s) else "no such area code (市外局番)"
+
+
+def _is_fixed_line(s: str) -> bool:
+    import phonenumbers
+
+    n = phonenumbers.parse(s, "JP")
+    return phonenumbers.is_valid_number(n) and phonenumbers.number_type(n) in (
+        phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
 def katakana(value: object) -> str | None:

@@ -2,8 +2,10 @@
 
 Reasons a field is flagged (each is shown to the operator in plain words):
 ``low_confidence``, ``rule:<name>``, ``required_missing``, ``snapped``, ``checkbox_unsure``,
-``restricted_needs_second_check``. Thresholds per field kind come from a versioned file written
-by ``jimu calibrate`` (see :mod:`validators.calibrate`).
+``bad_characters``, ``uncalibrated``, ``restricted_needs_second_check``. Each field's evidence
+becomes one calibrated probability through its group's model, and the group's threshold was
+chosen so that the upper 95% bound of its error is within the target; both come from the
+versioned file written by ``jimu calibrate`` (see :mod:`validators.calibrate`).
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from forms_schema.model import FormDefinition, LeafField
+from forms_schema.model import CHECK_DIGIT_VALIDATORS, FormDefinition, LeafField
+from validators.calibrate import NEVER, AcceptanceModel, features
 from validators.furigana import agrees, vouches_for_name
 from validators.registry import FIELD_VALIDATORS
 from validators.rules import check_rules
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
 FURIGANA_BOOST = 0.2  # agreement multiplies the remaining doubt by this
-DEFAULT_THRESHOLD = 0.99
 # calibration groups of threshold_kind(): a kind, the same kind read as empty, and choices
 THRESHOLD_KINDS = (*(k + e for k in ("text", "kana", "phone", "digits", "date") for e in ("", "_empty")), "choice")
 
@@ -31,6 +33,8 @@ REASON_TEXT = {
     "snapped": "候補の語に補正した",
     "checkbox_unsure": "チェック・〇の有無がはっきりしない",
     "restricted_needs_second_check": "個人番号・口座情報は必ず人が確認",
+    "uncalibrated": "この様式・項目はまだ較正されていないため人が確認",
+    "bad_characters": "この項目に使えない文字が含まれている",
 }
 
 
@@ -55,23 +59,63 @@ def threshold_kind(leaf: LeafField, value: Any = "x") -> str:
 
 @dataclass(frozen=True)
 class Thresholds:
+    """What ``jimu calibrate`` wrote: per group a probability threshold and its acceptance model.
+
+    A group missing from the file is never auto-accepted, nor is a form the file does not name
+    (``forms``; a hand-written file without ``forms`` applies to every form). When the file is
+    missing or unreadable, ``problem`` says why and nothing is auto-accepted."""
+
     version: str
     by_kind: dict[str, float]
     target: float | None = None
+    models: dict[str, AcceptanceModel] = field(default_factory=dict)
+    forms: dict[str, int] | None = None  # form id → calibrated version; None: not restricted
+    problem: str | None = None  # set when the file could not be used: nothing is auto-accepted
 
     def for_leaf(self, leaf: LeafField, value: Any = "x") -> float:
-        return self.by_kind.get(threshold_kind(leaf, value), DEFAULT_THRESHOLD)
+        return self.by_kind.get(threshold_kind(leaf, value), NEVER)
+
+    def covers(self, form: FormDefinition) -> bool:
+        """Was this form (at this version) calibrated?"""
+        if self.problem is not None:
+            return False
+        return self.forms is None or self.forms.get(form.form_id) == form.version
+
+    def probability(self, leaf: LeafField, value: Any, confidence: float, furigana: bool) -> float:
+        """The calibrated probability that the value is right (the raw confidence where the group has no model)."""
+        model = self.models.get(threshold_kind(leaf, value))
+        if model is None:
+            return 1 - (1 - confidence) * FURIGANA_BOOST if furigana else confidence
+        return model.probability(features(confidence, furigana, len(str(value)) if not _empty(value) else 0))
+
+    @classmethod
+    def unusable(cls, problem: str) -> Thresholds:
+        return cls(version="uncalibrated", by_kind={}, problem=problem)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Thresholds:
+        """Load the thresholds file (``JIMU_THRESHOLDS_FILE``, else the shipped one). Never raises:
+        a missing or unreadable file gives thresholds that accept nothing, with ``problem`` set."""
         from jimu.settings import thresholds_path
 
         p = path or thresholds_path() or THRESHOLDS_FILE
-        if not p.exists():
-            return cls(version="uncalibrated", by_kind={})
-        data = json.loads(p.read_text(encoding="utf-8"))
-        return cls(version=str(data["version"]), by_kind={k: float(v) for k, v in data["thresholds"].items()},
-                   target=data.get("target"))
+        if not p.is_file():
+            return cls.unusable(f"thresholds file not found: {p}")
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+            by_kind = {str(k): float(v) for k, v in data["thresholds"].items()}
+            models = {str(k): AcceptanceModel.from_dict(v) for k, v in data.get("models", {}).items()}
+            forms = {str(k): int(v) for k, v in data["forms"].items()} if "forms" in data else None
+            return cls(version=str(data["version"]), by_kind=by_kind, target=data.get("target"), models=models,
+                       forms=forms)
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
+            return cls.unusable(f"thresholds file {p} is unreadable ({type(e).__name__}): run jimu calibrate")
+
+    def warning(self) -> str | None:
+        """A loud line for the start of a run when nothing (or not every form) can be auto-accepted."""
+        if self.problem:
+            return f"NOTHING WILL BE AUTO-ACCEPTED: {self.problem}. Every field goes to an operator."
+        return None
 
 
 @dataclass
@@ -89,7 +133,8 @@ class FieldDecision:
     field_id: str
     status: str  # accepted | flagged
     reasons: list[str]
-    confidence: float  # after evidence (furigana agreement)
+    confidence: float  # the calibrated probability that the value is right (all evidence taken in)
+    furigana: bool = False  # the furigana pair vouched for this field
 
 
 @dataclass
@@ -104,10 +149,8 @@ class DocumentDecision:
         return [f for f, d in self.fields.items() if d.status == "flagged"]
 
     @property
-    def straight_through(self) -> bool:
-        """No flag other than the mandatory second check of restricted fields."""
-        return all(d.status == "accepted" or d.reasons == ["restricted_needs_second_check"]
-                   for d in self.fields.values())
+    def all_accepted(self) -> bool:
+        return all(d.status == "accepted" for d in self.fields.values())
 
 
 def _empty(v: Any) -> bool:
@@ -116,19 +159,25 @@ def _empty(v: Any) -> bool:
 
 def decide(
     form: FormDefinition, fields: dict[str, FieldInput], thresholds: Thresholds, today: dt.date | None = None,
-    use_furigana: bool = True,
+    use_furigana: bool = True, restricted_auto: str = "yaml",
 ) -> DocumentDecision:
+    """Accept or flag every field of one document. ``restricted_auto``: "yaml" (a restricted field is
+    auto-accepted only where its YAML says ``auto_accept_restricted``) or "check_digit" (every
+    restricted field with a check-digit validator, as if the YAML said so: for the benchmark)."""
+    if restricted_auto not in ("yaml", "check_digit"):
+        raise ValueError(f"restricted_auto must be 'yaml' or 'check_digit', not {restricted_auto!r}")
     leaves = {lf.id: lf for lf in form.leaf_fields()}
     values = {fid: f.value for fid, f in fields.items()}
     reasons: dict[str, list[str]] = {fid: [] for fid in leaves}
-    conf = {fid: fields[fid].confidence if fid in fields else 0.0 for fid in leaves}
-
+    furigana: set[str] = set()  # fields the furigana pair vouches for
     if use_furigana:
         for leaf in leaves.values():
             if leaf.reading_of and agrees(values.get(leaf.reading_of), values.get(leaf.id)):
                 vouched = [leaf.id, leaf.reading_of] if vouches_for_name(values.get(leaf.reading_of)) else [leaf.id]
-                for fid in vouched:
-                    conf[fid] = 1 - (1 - conf[fid]) * FURIGANA_BOOST
+                furigana.update(vouched)
+    conf = {fid: thresholds.probability(leaves[fid], values.get(fid), fields[fid].confidence if fid in fields else 0.0,
+                                        fid in furigana) for fid in leaves}
+    calibrated = thresholds.covers(form)
 
     table_rows_used: dict[tuple[str, int], bool] = {}
     for leaf in leaves.values():
@@ -147,11 +196,15 @@ def decide(
             required = col_required and table_rows_used.get((leaf.table, leaf.row), False)
         if f.problem in ("choice_unsure", "choice_several"):
             r.append("checkbox_unsure")
+        if f.problem == "bad_characters":
+            r.append("bad_characters")
         if required and _empty(f.value):
             r.append("required_missing")
         if f.snapped_from is not None:
             r.append("snapped")
-        if conf[fid] < thresholds.for_leaf(leaf, f.value):
+        if not calibrated:
+            r.append("uncalibrated")
+        elif conf[fid] < thresholds.for_leaf(leaf, f.value):
             r.append("low_confidence")
         if not _empty(f.value):
             for vname in leaf.validators:
@@ -159,7 +212,9 @@ def decide(
                     r.append(f"rule:{vname}")
         if f.problem in ("date_invalid", "date_incomplete", "digits_gap") and "low_confidence" not in r:
             r.append("low_confidence")
-        if leaf.sensitivity == "restricted":
+        auto_ok = leaf.auto_accept_restricted or (restricted_auto == "check_digit"
+                                                  and bool(set(leaf.validators) & CHECK_DIGIT_VALIDATORS))
+        if leaf.sensitivity == "restricted" and not auto_ok:
             r.append("restricted_needs_second_check")
 
     failures, notes = [], []
@@ -177,11 +232,20 @@ def decide(
 
     decisions = {
         fid: FieldDecision(
-            fid, "flagged" if reasons[fid] else "accepted", sorted(set(reasons[fid])), round(conf[fid], 4)
+            fid, "flagged" if reasons[fid] else "accepted", sorted(set(reasons[fid])), round(conf[fid], 4),
+            fid in furigana,
         )
         for fid in leaves
     }
     return DocumentDecision(decisions, failures, notes, thresholds.version)
+
+
+def delivered_without_person(form: FormDefinition, decision: DocumentDecision, values: dict[str, Any]) -> bool:
+    """What the pipeline does with a document: it goes to the queue with no person only when every
+    field is accepted and the record model takes the record (``jimu.pipeline.route``)."""
+    from validators.record_model import validate_record
+
+    return decision.all_accepted and not validate_record(form, values)
 
 
 def _expand(field_ids: list[str] | tuple[str, ...], leaves: dict[str, LeafField], values: dict[str, Any]) -> list[str]:

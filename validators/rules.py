@@ -266,6 +266,18 @@ def table_dates_past(rule: Rule, values: Values, today: date) -> Outcome:
     return tuple(bad) or None
 
 
+def intake_window(rule: Rule, values: Values, today: date) -> Outcome:
+    """A filing date (届出日・申請日) within the batch's intake window: not after the batch's day,
+    and at most ``max_days`` (default 31) before it."""
+    fid = _str_param(rule, "field")
+    d = _as_date(values.get(fid))
+    if d is None:
+        return None
+    max_days = _opt_int_param(rule, "max_days")
+    window = 31 if max_days is None else max_days
+    return None if 0 <= (today - d).days <= window else (fid,)
+
+
 RULE_KINDS: dict[str, RuleKind] = {
     "date_order": date_order,
     "required_if": required_if,
@@ -278,6 +290,7 @@ RULE_KINDS: dict[str, RuleKind] = {
     "bank_branch_exists": bank_branch_exists,
     "one_householder": one_householder,
     "table_dates_past": table_dates_past,
+    "intake_window": intake_window,
 }
 
 
@@ -295,6 +308,7 @@ PARAM_SPECS: dict[str, dict[str, str]] = {
     "bank_branch_exists": {"bank": "field", "branch": "field"},
     "one_householder": {"table": "field", "column": "text", "value": "text?", "alt_field": "field?"},
     "table_dates_past": {"table": "field", "column": "text"},
+    "intake_window": {"field": "field", "max_days": "int?"},
 }
 
 

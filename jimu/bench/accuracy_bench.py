@@ -1,25 +1,44 @@
 """``jimu calibrate`` and ``jimu bench accuracy``: the accept/flag policy measured on a labelled corpus.
 
-* silent-error rate: accepted fields whose value is wrong, over all accepted fields;
-* auto-accept rate: accepted fields over all fields;
-* straight-through rate: documents with no flag other than the restricted-field second check;
-* keystrokes saved: 1 − characters in flagged fields / all characters (a field counts at least 1).
-A misclassified or unreadable document counts as wholly flagged (a person keys it all).
+Definitions (see :mod:`jimu.bench.metrics`):
+
+* **silent error**: accepted fields whose value is wrong, over accepted fields, with the one-sided
+  95% Clopper–Pearson upper bound; overall, per field group, written and empty apart;
+* **auto-accept**: accepted fields over all fields;
+* **straight-through**: documents the pipeline would deliver with no person
+  (:func:`validators.policy.delivered_without_person`, the call ``jimu.pipeline.route`` makes),
+  overall and for forms without restricted fields, with restricted fields under double entry
+  (the default) and with ``auto_accept_restricted`` on for every check-digit field;
+* **keystrokes saved**: 1 − keystrokes still typed / keystrokes of keying everything; a flagged
+  field's keystrokes are typed, and so are a wrong accepted value's (someone downstream must);
+* **operator seconds per document**: :func:`jimu.bench.metrics.operator_seconds`.
+
+A misclassified or unreadable document counts as keyed by hand in full.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from typing import Any
 
 from fixtures.corpus import CORPUS_TODAY
 from forms_schema import get_form
+from forms_schema.model import LeafField
 from jimu.bench.extract_bench import FileResult
-from jimu.bench.metrics import as_text, same
+from jimu.bench.metrics import ErrorRate, is_empty, keystrokes, operator_seconds, same
 from validators.calibrate import Sample
-from validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide, threshold_kind
+from validators.policy import (
+    THRESHOLD_KINDS,
+    FieldInput,
+    Thresholds,
+    decide,
+    delivered_without_person,
+    threshold_kind,
+)
 
 ZERO = Thresholds(version="fit", by_kind=dict.fromkeys(THRESHOLD_KINDS, 0.0))
+RESTRICTED_MODES = ("double_entry", "check_digit_auto")
 
 
 def _inputs(r: FileResult) -> dict[str, FieldInput]:
@@ -28,6 +47,7 @@ def _inputs(r: FileResult) -> dict[str, FieldInput]:
 
 
 def calibration_samples(pairs: list[tuple[dict[str, Any], FileResult]], use_furigana: bool = True) -> list[Sample]:
+    """One sample per field that nothing but its confidence would flag, on correctly classified documents."""
     out = []
     for truth, r in pairs:
         if r.form_id is None or r.form_id != truth["form_id"]:
@@ -36,64 +56,127 @@ def calibration_samples(pairs: list[tuple[dict[str, Any], FileResult]], use_furi
         d = decide(form, _inputs(r), ZERO, CORPUS_TODAY, use_furigana=use_furigana)
         leaves = {lf.id: lf for lf in form.leaf_fields()}
         for fid, dec in d.fields.items():
-            if dec.reasons:
+            if dec.reasons and dec.reasons != ["restricted_needs_second_check"]:
                 continue  # flagged whatever the threshold
-            value = r.fields[fid][0]
-            out.append(Sample(threshold_kind(leaves[fid], value), dec.confidence, same(value, truth["fields"][fid])))
+            value, conf = r.fields[fid]
+            out.append(Sample(threshold_kind(leaves[fid], value), conf, same(value, truth["fields"][fid]),
+                              dec.furigana, 0 if is_empty(value) else len(str(value))))
     return out
 
 
-def _chars(v: Any) -> int:
-    return max(1, len(as_text(v)))
+def calibrated_forms(pairs: list[tuple[dict[str, Any], FileResult]]) -> dict[str, int]:
+    """Form id → version of the forms a calibration corpus holds."""
+    return {t["form_id"]: int(t.get("form_version", get_form(t["form_id"]).version)) for t, _ in pairs}
+
+
+@dataclass
+class Group:
+    """Tallies of one tier (or one tier × form)."""
+
+    docs: int = 0
+    restricted_free_docs: int = 0
+    straight: Counter[str] = field(default_factory=Counter)  # mode → docs delivered with no person
+    straight_restricted_free: Counter[str] = field(default_factory=Counter)
+    fields: int = 0
+    accepted: int = 0
+    errors: dict[str, ErrorRate] = field(default_factory=lambda: defaultdict(ErrorRate))  # group → accepted/wrong
+    keys_total: int = 0
+    keys_typed: int = 0
+    seconds: float = 0.0
+    reasons: Counter[str] = field(default_factory=Counter)
+    holding_back: Counter[str] = field(default_factory=Counter)  # field flagged on a doc that was not delivered
+    wrong_fields: Counter[str] = field(default_factory=Counter)
+
+    def report(self) -> dict[str, Any]:
+        written = ErrorRate(sum(e.accepted for k, e in self.errors.items() if not k.endswith("_empty")),
+                            sum(e.wrong for k, e in self.errors.items() if not k.endswith("_empty")))
+        empty = ErrorRate(sum(e.accepted for k, e in self.errors.items() if k.endswith("_empty")),
+                          sum(e.wrong for k, e in self.errors.items() if k.endswith("_empty")))
+        overall = ErrorRate(written.accepted + empty.accepted, written.wrong + empty.wrong)
+        n = self.docs or 1
+        return {
+            "documents": self.docs,
+            "documents_without_restricted_fields": self.restricted_free_docs,
+            "straight_through": {m: round(self.straight[m] / n, 4) for m in RESTRICTED_MODES},
+            "straight_through_without_restricted_fields": {
+                m: round(self.straight_restricted_free[m] / self.restricted_free_docs, 4)
+                if self.restricted_free_docs else None for m in RESTRICTED_MODES},
+            "auto_accept_rate": round(self.accepted / self.fields, 4) if self.fields else 0.0,
+            "silent_error": overall.as_dict(),
+            "silent_error_written": written.as_dict(),
+            "silent_error_empty": empty.as_dict(),
+            "silent_error_by_group": {k: e.as_dict() for k, e in sorted(self.errors.items())},
+            "keystrokes_saved": round(1 - self.keys_typed / self.keys_total, 4) if self.keys_total else None,
+            "operator_seconds_per_document": round(self.seconds / n, 1),
+            "flag_reasons": dict(self.reasons.most_common()),
+            "fields_holding_back": dict(self.holding_back.most_common(12)),
+            "wrong_accepted_by_field": dict(self.wrong_fields.most_common(10)),
+        }
+
+
+def _kind(leaf: LeafField) -> str:
+    return leaf.kind
+
+
+def _score_document(truth: dict[str, Any], r: FileResult, thresholds: Thresholds, use_furigana: bool,
+                    groups: list[Group]) -> None:
+    form = get_form(truth["form_id"])
+    leaves = {lf.id: lf for lf in form.leaf_fields()}
+    tv = truth["fields"]
+    keys = {fid: keystrokes(_kind(leaves[fid]), tv.get(fid)) for fid in leaves}
+    restricted_free = not any(lf.sensitivity == "restricted" for lf in leaves.values())
+    for g in groups:
+        g.docs += 1
+        g.restricted_free_docs += restricted_free
+        g.fields += len(leaves)
+        g.keys_total += sum(keys.values())
+    if r.form_id is None or r.form_id != truth["form_id"]:
+        for g in groups:
+            g.keys_typed += sum(keys.values())
+            g.seconds += operator_seconds(sum(keys.values()), 0, True)
+            g.reasons[f"document:{r.error or 'misclassified'}"] += 1
+        return
+    inputs = _inputs(r)
+    values = {fid: inputs[fid].value if fid in inputs else None for fid in leaves}
+    decisions = {m: decide(form, inputs, thresholds, CORPUS_TODAY, use_furigana=use_furigana,
+                           restricted_auto="yaml" if m == "double_entry" else "check_digit")
+                 for m in RESTRICTED_MODES}
+    d = decisions["double_entry"]
+    typed = confirms = 0
+    for fid, dec in d.fields.items():
+        ok = same(values[fid], tv.get(fid))
+        if dec.status == "accepted":
+            for g in groups:
+                g.accepted += 1
+                g.errors[threshold_kind(leaves[fid], values[fid])].add(ok)
+                if not ok:
+                    g.wrong_fields[fid] += 1
+            typed += 0 if ok else keys[fid]
+        else:
+            confirms += 1
+            typed += 0 if ok and leaves[fid].sensitivity != "restricted" else keys[fid]
+    delivered = {m: delivered_without_person(form, dec, values) for m, dec in decisions.items()}
+    for g in groups:
+        for m in RESTRICTED_MODES:
+            g.straight[m] += delivered[m]
+            if restricted_free:
+                g.straight_restricted_free[m] += delivered[m]
+        g.keys_typed += typed
+        g.seconds += operator_seconds(typed, confirms, not delivered["double_entry"])
+        g.reasons.update(x for dec in d.fields.values() for x in dec.reasons)
+        if not delivered["double_entry"]:
+            g.holding_back.update(fid.split("[")[0] for fid, dec in d.fields.items() if dec.status == "flagged")
 
 
 def accuracy_report(pairs: list[tuple[dict[str, Any], FileResult]], thresholds: Thresholds,
                     use_furigana: bool = True) -> dict[str, Any]:
-    groups: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {
-        "docs": 0, "straight": 0, "fields": 0, "accepted": 0, "wrong_accepted": 0, "chars": 0, "flagged_chars": 0,
-        "reasons": Counter(), "wrong_fields": Counter()})
-
-    def add(tier: str, form_id: str, **kv: Any) -> None:
-        for key in ((tier, form_id), (tier, "*")):
-            g = groups[key]
-            for k, v in kv.items():
-                if k == "reasons":
-                    g["reasons"].update(v)
-                elif k == "wrong_fields":
-                    g["wrong_fields"].update(v)
-                else:
-                    g[k] += v
-
+    """Per tier (with ``by_form``), the policy's figures on the corpus; see the module docstring."""
+    tiers: dict[str, Group] = defaultdict(Group)
+    forms: dict[tuple[str, str], Group] = defaultdict(Group)
     for truth, r in pairs:
         tier = truth.get("scan", {}).get("quality", "unknown")
-        fid_truth = truth["fields"]
-        chars = sum(_chars(v) for v in fid_truth.values())
-        if r.form_id is None or r.form_id != truth["form_id"]:
-            add(tier, truth["form_id"], docs=1, fields=len(fid_truth), chars=chars, flagged_chars=chars,
-                reasons=[f"document:{r.error or 'misclassified'}"])
-            continue
-        d = decide(get_form(r.form_id), _inputs(r), thresholds, CORPUS_TODAY, use_furigana=use_furigana)
-        accepted = [f for f, dec in d.fields.items() if dec.status == "accepted"]
-        wrong = [f for f in accepted if not same(r.fields[f][0], fid_truth[f])]
-        flagged_chars = sum(_chars(fid_truth[f]) for f, dec in d.fields.items() if dec.status == "flagged")
-        add(tier, r.form_id, docs=1, straight=int(d.straight_through), fields=len(d.fields), accepted=len(accepted),
-            wrong_accepted=len(wrong), chars=chars, flagged_chars=flagged_chars,
-            reasons=[x for dec in d.fields.values() for x in dec.reasons], wrong_fields=wrong)
+        _score_document(truth, r, thresholds, use_furigana, [tiers[tier], forms[(tier, truth["form_id"])]])
     report: dict[str, Any] = {}
-    for (tier, form_id), g in sorted(groups.items()):
-        item = {
-            "documents": g["docs"],
-            "silent_error_rate": round(g["wrong_accepted"] / g["accepted"], 5) if g["accepted"] else 0.0,
-            "auto_accept_rate": round(g["accepted"] / g["fields"], 4) if g["fields"] else 0.0,
-            "straight_through_rate": round(g["straight"] / g["docs"], 4) if g["docs"] else 0.0,
-            "keystrokes_saved": round(1 - g["flagged_chars"] / g["chars"], 4) if g["chars"] else 0.0,
-            "accepted_fields": g["accepted"],
-            "wrong_accepted_fields": g["wrong_accepted"],
-            "flag_reasons": dict(g["reasons"].most_common()),
-            "wrong_accepted_by_field": dict(g["wrong_fields"].most_common(10)),
-        }
-        if form_id == "*":
-            report.setdefault(tier, {}).update(item)
-        else:
-            report.setdefault(tier, {}).setdefault("by_form", {})[form_id] = item
+    for tier, g in sorted(tiers.items()):
+        report[tier] = g.report() | {"by_form": {f: fg.report() for (t, f), fg in sorted(forms.items()) if t == tier}}
     return report

@@ -47,7 +47,10 @@ def run(
 ) -> None:
     """Process every scan under PATH; print what was accepted, flagged and quarantined."""
     from jimu.pipeline.inbox import discover
+    from validators.policy import Thresholds
 
+    if (warning := Thresholds.load().warning()) is not None:
+        err.print(f"[bold red]{warning}[/]")
     n = len(discover(path)) if path.exists() else 0
     if prefect:
         from flows.quiet import quiet_prefect

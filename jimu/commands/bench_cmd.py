@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -72,83 +73,110 @@ def extract(
         console.print(f"wrote {json_out}")
 
 
-def _extract_pairs(corpus: Path, workers: int, limit: int | None, cache: Path | None = None) -> list[Any]:
-    """Extraction results of a corpus; with ``cache``, reused from (or saved to) that file."""
+def _extract_pairs(corpora: list[Path], workers: int, limit: int | None, cache: Path | None = None) -> list[Any]:
+    """Extraction results of one or more corpora; with ``cache``, reused from (or saved to) that file.
+
+    The cache is keyed on the commit, the code's uncommitted changes and the corpora's file lists:
+    results from other code or another corpus are never reused."""
+    import hashlib
     import pickle
 
     from jimu.bench.extract_bench import extract_corpus
+    from jimu.bench.metrics import provenance
 
-    if not corpus.is_dir():
-        raise BadArgsError(f"corpus folder not found: {corpus}")
+    for corpus in corpora:
+        if not corpus.is_dir():
+            raise BadArgsError(f"corpus folder not found: {corpus}")
+    root = Path(__file__).resolve().parents[2]
+    diff = subprocess.run(["git", "diff", "HEAD", "--", "extractors", "validators", "forms_schema", "fixtures"],
+                          cwd=root, capture_output=True, timeout=30).stdout
+    names = "\n".join(sorted(str(p) for c in corpora for p in c.glob("*.truth.json")))
+    key = hashlib.sha256(str(provenance([], [])["commit"]).encode() + diff + names.encode()).hexdigest()
     if cache is not None and cache.exists():
-        console.print(f"reusing extraction results from {cache}")
-        return list(pickle.loads(cache.read_bytes()))
-    n = limit or sum(1 for _ in corpus.glob("*.truth.json"))
-    with Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as bar:
-        task = bar.add_task("", total=n)
-        pairs = extract_corpus(corpus, workers=workers, limit=limit, progress=lambda _r: bar.advance(task))
+        stored_key, pairs = pickle.loads(cache.read_bytes())
+        if stored_key == key:
+            console.print(f"reusing extraction results from {cache}")
+            return list(pairs)
+        console.print(f"[yellow]{cache} was made by other code or another corpus: extracting again[/]")
+    pairs = []
+    for corpus in corpora:
+        n = limit or sum(1 for _ in corpus.glob("*.truth.json"))
+        with Progress(TextColumn(f"extracting {corpus.name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("", total=n)
+            pairs += extract_corpus(corpus, workers=workers, limit=limit, progress=lambda _r, t=task: bar.advance(t))
     if cache is not None:
-        cache.write_bytes(pickle.dumps(pairs))
+        cache.write_bytes(pickle.dumps((key, pairs)))
     return pairs
+
+
+def _err(e: dict[str, Any]) -> str:
+    if not e["accepted"]:
+        return "— (0 accepted)"
+    return f"{100 * e['rate']:.2f}% ≤{100 * e['upper95']:.2f}% ({e['wrong']}/{e['accepted']})"
 
 
 @app.command("accuracy")
 def accuracy(
-    corpus: Path = typer.Option(..., "--corpus", help="Folder of scans with NAME.truth.json."),
+    corpus: list[Path] = typer.Option(..., "--corpus", help="Folder(s) of scans with NAME.truth.json."),
     json_out: Path | None = typer.Option(None, "--json-out"),
     workers: int = typer.Option(2, "--workers", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="Thresholds file (default: the shipped one)."),
     cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (same code only)."),
 ) -> None:
-    """Silent-error, auto-accept, straight-through and keystrokes saved of the accept/flag policy."""
+    """Silent error (with its 95% upper bound), straight-through, keystrokes saved and operator time of the
+    accept/flag policy, per tier and capture profile."""
     from jimu.bench.accuracy_bench import accuracy_report
+    from jimu.bench.metrics import SECONDS_PER_CONFIRM, SECONDS_PER_DOCUMENT_OPENED, SECONDS_PER_KEYSTROKE, provenance
     from validators.policy import Thresholds
 
     pairs = _extract_pairs(corpus, workers, limit, cache)
     th = Thresholds.load(thresholds)
+    if (warning := th.warning()) is not None:
+        console.print(f"[bold red]{warning}[/]")
     report = accuracy_report(pairs, th)
-    without = accuracy_report(pairs, th, use_furigana=False)
-    t = Table("tier", "docs", "silent error", "auto-accept", "straight-through", "keystrokes saved",
-              "without furigana check (accept / straight)", title=f"Accept/flag policy (thresholds {th.version})")
+    t = Table("tier", "docs", "silent error written (≤95%)", "silent error empty", "auto-accept",
+              "straight-through", "… no restricted fields", "… check-digit auto", "keystrokes saved", "operator s/doc",
+              title=f"Accept/flag policy (thresholds {th.version})")
     for tier, r in report.items():
-        w = without[tier]
-        t.add_row(tier, str(r["documents"]), f"{100 * r['silent_error_rate']:.2f}% ({r['wrong_accepted_fields']}"
-                  f"/{r['accepted_fields']})", _pct(r["auto_accept_rate"]), _pct(r["straight_through_rate"]),
-                  _pct(r["keystrokes_saved"]), f"{_pct(w['auto_accept_rate'])} / {_pct(w['straight_through_rate'])}")
+        st, sf = r["straight_through"], r["straight_through_without_restricted_fields"]
+        t.add_row(tier, str(r["documents"]), _err(r["silent_error_written"]), _err(r["silent_error_empty"]),
+                  _pct(r["auto_accept_rate"]), _pct(st["double_entry"]), _pct(sf["double_entry"]),
+                  _pct(st["check_digit_auto"]), _pct(r["keystrokes_saved"]), f"{r['operator_seconds_per_document']:.0f}")
     console.print(t)
-    f = Table("tier", "form", "docs", "silent error", "auto-accept", "straight-through", "keystrokes saved",
-              "top flag reasons", title="Per form")
+    g = Table("tier", *sorted({k for r in report.values() for k in r["silent_error_by_group"]}),
+              title="Silent error by field group: rate ≤ upper 95% bound (wrong/accepted)")
+    groups = g.columns[1:]
     for tier, r in report.items():
-        for form_id, x in r.get("by_form", {}).items():
-            top = ", ".join(f"{k} {v}" for k, v in list(x["flag_reasons"].items())[:3])
-            f.add_row(tier, form_id, str(x["documents"]), f"{100 * x['silent_error_rate']:.2f}%",
-                      _pct(x["auto_accept_rate"]), _pct(x["straight_through_rate"]), _pct(x["keystrokes_saved"]), top)
-    console.print(f)
+        g.add_row(tier, *[_err(r["silent_error_by_group"][str(col.header)]) if str(col.header) in
+                          r["silent_error_by_group"] else "—" for col in groups])
+    console.print(g)
     for tier, r in report.items():
-        console.print(f"[bold]{tier}[/] flag reasons: {r['flag_reasons']}")
+        console.print(f"[bold]{tier}[/] fields holding documents back: {r['fields_holding_back']}")
         if r["wrong_accepted_by_field"]:
             console.print(f"   wrong but accepted: {r['wrong_accepted_by_field']}")
+    console.print(f"operator time model: {SECONDS_PER_DOCUMENT_OPENED} s per document opened, {SECONDS_PER_CONFIRM} s "
+                  f"per field confirmed, {SECONDS_PER_KEYSTROKE} s per keystroke")
     if json_out:
-        for tier in report:
-            report[tier]["without_furigana"] = {k: without[tier][k] for k in
-                                                ("silent_error_rate", "auto_accept_rate", "straight_through_rate",
-                                                 "keystrokes_saved")}
-        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        out = {"_provenance": provenance(corpus, [t for t, _ in pairs], th.version)} | report
+        json_out.write_text(json.dumps(out, ensure_ascii=False, indent=2))
         console.print(f"wrote {json_out}")
 
 
 def calibrate(
-    corpus: Path = typer.Option(..., "--corpus", help="Labelled corpus to fit on (not the one you report on)."),
-    target: float = typer.Option(0.001, "--target", help="Silent-error rate to aim for among accepted fields."),
+    corpus: list[Path] = typer.Option(..., "--corpus", help="Labelled corpora to fit on (not the ones you report on)."),
+    target: float = typer.Option(0.001, "--target", help="Upper 95% bound on the silent-error rate of each group."),
     out: Path | None = typer.Option(None, "--out", help="Where to write (default: validators/thresholds.json)."),
     workers: int = typer.Option(2, "--workers", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),
     cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (same code only)."),
 ) -> None:
-    """Fit per-kind confidence thresholds to TARGET and write them to the versioned thresholds file."""
-    from jimu.bench.accuracy_bench import calibration_samples
+    """Fit each field group's acceptance model and the threshold at which the upper 95% bound of its error
+    on the corpus is ≤ TARGET; write them to the versioned thresholds file. A group without enough
+    evidence is never auto-accepted, and the table says how many more fields it needs."""
+    from jimu.bench.accuracy_bench import calibrated_forms, calibration_samples
+    from jimu.bench.metrics import provenance
     from validators.calibrate import fit, write_thresholds
     from validators.policy import THRESHOLDS_FILE
 
@@ -156,11 +184,17 @@ def calibrate(
         raise BadArgsError("--target must be between 0 and 1, e.g. 0.001")
     pairs = _extract_pairs(corpus, workers, limit, cache)
     fitted = fit(calibration_samples(pairs), target)
-    data = write_thresholds(out or THRESHOLDS_FILE, fitted, target, corpus.name)
-    t = Table("kind", "threshold", "candidates", "accepted", "errors among accepted", title=f"thresholds {data['version']}")
+    prov = provenance(corpus, [t for t, _ in pairs])
+    desc = f"seeds {prov['seeds']}; tiers {prov['forms_per_tier']}"
+    data = write_thresholds(out or THRESHOLDS_FILE, fitted, target, desc, calibrated_forms(pairs),
+                            {"provenance": prov})
+    t = Table("group", "threshold", "candidates (wrong)", "accepted", "wrong accepted", "upper 95%", "note",
+              title=f"thresholds {data['version']} (target: upper 95% bound ≤ {target:g})")
     for kind, v in fitted.items():
-        t.add_row(kind, "never" if v["threshold"] > 1 else f"{v['threshold']:.4f}", str(v["candidates"]),
-                  str(v["accepted"]), str(v["errors_accepted"]))
+        t.add_row(kind, "never" if v["threshold"] > 1 else f"{v['threshold']:.4f}",
+                  f"{v['candidates']} ({v['candidate_errors']})", str(v["accepted"]), str(v["errors_accepted"]),
+                  "—" if v["upper95"] is None else f"{100 * v['upper95']:.3f}%",
+                  f"needs ~{v['needs_more_fields']} more fields" if "needs_more_fields" in v else "")
     console.print(t)
     console.print(f"wrote {out or THRESHOLDS_FILE}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 from pathlib import Path
@@ -27,6 +28,9 @@ def demo(
     from fixtures.contact_sheet import contact_sheet
     from jimu.commands.batch_cmd import run as batch_run
 
+    if "JIMU_INTAKE_DATE" not in os.environ:  # the simulated forms are dated as if filed on CORPUS_TODAY
+        os.environ["JIMU_INTAKE_DATE"] = corpus.CORPUS_TODAY.isoformat()
+        get_settings.cache_clear()
     settings = get_settings()
     inbox: Path = settings.data_dir / "demo" / "inbox"
     staging = settings.data_dir / "demo" / "generated"

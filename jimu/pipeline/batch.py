@@ -49,7 +49,10 @@ def open_context(workers: int = 2, settings: Settings | None = None, engine: str
     pool = None
     if workers:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=init_worker, initargs=(engine,))
-    return BatchContext(s, factory, Thresholds.load(), pool, today)
+    thresholds = Thresholds.load()
+    if (warning := thresholds.warning()) is not None:
+        log.warning(warning)
+    return BatchContext(s, factory, thresholds, pool, today or s.intake_date)
 
 
 def start_batch(ctx: BatchContext, path: Path, trigger: str = "cli") -> tuple[str, list[InboxFile]]:

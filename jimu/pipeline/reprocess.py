@@ -10,6 +10,7 @@ changed are published, as new versions under the same record id.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
@@ -47,8 +48,10 @@ def reprocess_batch(batch_id: str, from_stage: str = "extract", *, only_flagged:
     factory = init_db(settings)
     thresholds = Thresholds.load()
     with session_scope(factory) as s:
-        if s.get(Batch, batch_id) is None:
+        batch = s.get(Batch, batch_id)
+        if batch is None:
             raise BadArgsError(f"no batch {batch_id}", hint="See `jimu batch list`.")
+        intake = settings.intake_date or batch.created_at.date()  # filing dates are judged against the batch's day
         q = select(Document).where(Document.batch_id == batch_id)
         if only_flagged:
             q = q.where(Document.state == "review")
@@ -72,7 +75,7 @@ def reprocess_batch(batch_id: str, from_stage: str = "extract", *, only_flagged:
     for doc_id, _path, sha, state_before in targets:
         with session_scope(factory) as s:
             doc = repo.get_document(s, doc_id)
-            entry = _reprocess_one(s, doc, fresh.get(sha), from_stage, thresholds, dry_run)
+            entry = _reprocess_one(s, doc, fresh.get(sha), from_stage, thresholds, dry_run, intake)
             entry["state_before"] = state_before
             report["documents"].append(entry)
             report["changed"] += bool(entry["changed_fields"])
@@ -102,7 +105,7 @@ def _relay(factory: Any, settings: Any) -> tuple[int, str | None]:
 
 
 def _reprocess_one(s: Any, doc: Document, out: DocOut | None, stage: str, thresholds: Thresholds,
-                   dry_run: bool) -> dict[str, Any]:
+                   dry_run: bool, today: dt.date | None = None) -> dict[str, Any]:
     entry: dict[str, Any] = {"document_id": doc.id, "source_name": doc.source_name,
                              "form_id": doc.form_id, "changed_fields": [], "published": None, "state_after": doc.state}
     if stage == "extract" and (out is None or out.error_code or out.form_id is None):
@@ -128,7 +131,7 @@ def _reprocess_one(s: Any, doc: Document, out: DocOut | None, stage: str, thresh
                 row.confidence = n.confidence
         elif row is not None:
             inputs[lf.id] = FieldInput(json.loads(row.value_json), row.confidence or 0.0)
-    decision = decide(form, inputs, thresholds)
+    decision = decide(form, inputs, thresholds, today)
     changed = []
     for fid, row in rows.items():
         if _operator_decided(row):
