@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from extractors import feature_align as FA
 from extractors import homography as H
 from extractors import page_prep as P
 from extractors.classify import Classification, FormScore, decide, normalised_darkness, tolerant_scores
@@ -68,6 +69,8 @@ REFINE_MIN_RESPONSE = 0.04
 REFINE_MIN_INLIERS = 6
 DPI_GUESS_STEPS = (1.0, 1.25, 0.8)  # a page without a sure scale: where to look for the marks
 DPI_AGREE = 0.04  # the marks' spacing overrides a size-based estimate that is further off than this
+REFINE_MAY_COST = 0.02  # a refinement that lowers the match score by more than this is not taken
+FEATURES_BELOW = 0.9  # a marks hypothesis scoring less than this is checked against the printed features
 
 
 @dataclass
@@ -78,7 +81,7 @@ class Location:
     matrix: F64  # 3×3: template px (WORK_DPI) → page px
     rotation: int  # quarter turn (clockwise) of the content on the page
     marks: int  # corner marks used for the first estimate (0 = searched)
-    method: str  # "marks" | "search"
+    method: str  # "marks" | "features" | "search"
     timings: dict[str, float] = field(default_factory=dict)
     dpi: float = 0.0  # the page's scale as registration measured it
     fit_points: F64 | None = None  # N×4 (x, y, residual px, inlier) of the last refinement, template px
@@ -209,8 +212,8 @@ def refine(gray: U8, m: F64, t: Template, passes: int = 3) -> tuple[F64, int, F6
     return m, inliers, points
 
 
-def refine_once(gray: U8, m: F64, t: Template, max_shift_px: float = 30.0) -> tuple[F64, int, F64 | None]:
-    """Align the template's structured windows one by one; robust fit. Returns (matrix, inliers, points)."""
+def _window_matches(gray: U8, m: F64, t: Template, max_shift_px: float) -> tuple[F64, F64]:
+    """Template windows (centres, template px) and where they were found on the page (page px)."""
     half = PATCH_PX // 2
     hann = _hann()
     src: list[tuple[float, float]] = []
@@ -228,9 +231,24 @@ def refine_once(gray: U8, m: F64, t: Template, max_shift_px: float = 30.0) -> tu
             continue
         src.append((cx, cy))
         dst.append(tuple(H.apply(m, np.array([[cx + dx, cy + dy]]))[0]))
-    if len(src) < REFINE_MIN_INLIERS:
+    return np.array(src, np.float64).reshape(-1, 2), np.array(dst, np.float64).reshape(-1, 2)
+
+
+def window_residuals(gray: U8, m: F64, t: Template, inlier_px: float = 2.0) -> F64:
+    """Fit points of a matrix as it stands (no new fit): N×4 x, y, residual px, inlier."""
+    s, d = _window_matches(gray, m, t, 12.0)
+    if not len(s):
+        return np.zeros((0, 4))
+    page_px_per_t = H.angle_scale(m, _centre(t))[1]
+    res = np.linalg.norm(H.apply(m, s) - d, axis=1) / max(page_px_per_t, 1e-6)
+    return np.column_stack([s, res, (res < inlier_px).astype(np.float64)])
+
+
+def refine_once(gray: U8, m: F64, t: Template, max_shift_px: float = 30.0) -> tuple[F64, int, F64 | None]:
+    """Align the template's structured windows one by one; robust fit. Returns (matrix, inliers, points)."""
+    s, d = _window_matches(gray, m, t, max_shift_px)
+    if len(s) < REFINE_MIN_INLIERS:
         return m, 0, np.zeros((0, 4))
-    s, d = np.array(src, np.float64), np.array(dst, np.float64)
     page_px_per_t = H.angle_scale(m, _centre(t))[1]
     got = H.fit_robust(s, d, 1.5 * max(page_px_per_t, 0.5), REFINE_MIN_INLIERS)
     if got is None:
@@ -270,8 +288,31 @@ def _marks_and_scale(page: Page) -> tuple[P.Prep, list[Mark]]:
     return prep, marks
 
 
+Best = tuple[list[FormScore], F64, int]  # (ranked scores, matrix, quarter turn)
+
+
+def _refined(prep: P.Prep, best: Best, templates: list[Template]) -> tuple[Best, F64 | None, bool]:
+    """Refine a hypothesis window by window; (re-scored hypothesis, fit points, aligned all over)."""
+    ranked, m, rot = best
+    t = next(t for t in templates if t.form_id == ranked[0].form_id)
+    points: F64 | None = None
+    if decide(ranked).form_id is not None or ranked[0].score > 0.3:
+        m2, _, points = refine(prep.gray, m, t)
+        ranked2 = P.score(prep, m2, templates)
+        if ranked2[0].score >= ranked[0].score - REFINE_MAY_COST:
+            ranked, m = ranked2, m2
+        else:  # the window fit made it worse (few windows on a blurred photo): keep and measure the hypothesis
+            points = window_residuals(prep.gray, m, t)
+    return (ranked, m, rot), points, points is not None and supported(points, t)
+
+
 def locate(page: Page, form_ids: list[str] | None = None) -> Location:
-    """Find orientation, form and transform of a page. Raises BlankPageError; never UnknownFormError."""
+    """Find orientation, form and transform of a page. Raises BlankPageError; never UnknownFormError.
+
+    Hypotheses come from the corner marks first; when they give none that classifies well (no
+    marks, a form without marks, marks cut off or seen too steeply) or their fit does not hold
+    after refinement, from the printed features (:mod:`extractors.feature_align`); then from a
+    coarse search."""
     timings: dict[str, float] = {}  # seconds since the start, after each step
     t0 = time.perf_counter()
     templates = all_templates(form_ids)
@@ -281,11 +322,11 @@ def locate(page: Page, form_ids: list[str] | None = None) -> Location:
     timings["marks"] = time.perf_counter() - t0
     hyps: list[Hyp] = []
     if len(marks) >= 2:  # one set of hypotheses per distinct mark layout (all A4 forms share one)
-        layouts = {t.mark_centres.tobytes(): t for t in templates}
+        layouts = {t.mark_centres.tobytes(): t for t in templates if len(t.mark_centres)}
         for t in layouts.values():
             hyps += mark_hypotheses(marks, t, prep.dpi)
         hyps.sort(key=lambda h: (-h.n_marks, h.residual))
-    best: tuple[list[FormScore], F64, int] | None = None
+    best: Best | None = None
     method, n_marks = "marks", 0
     for h in hyps[:4]:
         ranked = P.score(prep, h.matrix, templates)
@@ -293,24 +334,30 @@ def locate(page: Page, form_ids: list[str] | None = None) -> Location:
             best = (ranked, h.matrix, h.rotation)
             n_marks = h.n_marks
     timings["score"] = time.perf_counter() - t0
+    points: F64 | None = None
+    aligned = False
+    if best is not None and best[0][0].score >= FEATURES_BELOW:
+        best, points, aligned = _refined(prep, best, templates)
+    if not aligned or decide(best[0] if best else []).form_id is None:  # the printed features
+        for m_f, rot_f, _t, _n in FA.hypotheses(prep.gray, prep.dpi, templates)[:2]:
+            cand, pts, ok = _refined(prep, (P.score(prep, m_f, templates), m_f, rot_f), templates)
+            if best is None or (ok, cand[0][0].score) > (aligned, best[0][0].score):
+                best, points, aligned, method, n_marks = cand, pts, ok, "features", 0
+        timings["features"] = time.perf_counter() - t0
     if best is None or decide(best[0]).form_id is None:
         found = search_hypotheses(prep, templates)
         if found and (best is None or found[0][0][0].score > best[0][0].score):
-            best = found[0]
+            best, points, aligned = _refined(prep, found[0], templates)
             method, n_marks = "search", 0
         timings["search"] = time.perf_counter() - t0
+    elif method == "marks" and points is None:  # a good marks hypothesis not refined yet
+        best, points, aligned = _refined(prep, best, templates)
     if best is None:  # unreachable with at least one template; keeps the types honest
         raise UnknownFormError("This page does not match any of Jimu's forms.")
     ranked, m, rot = best
-    t = next(t for t in templates if t.form_id == ranked[0].form_id)
-    points: F64 | None = None
-    if decide(ranked).form_id is not None or ranked[0].score > 0.3:
-        m, _, points = refine(prep.gray, m, t)
-        ranked = P.score(prep, m, templates)
     timings["refine"] = time.perf_counter() - t0
     cls = decide(ranked)
     tolerant = None
-    aligned = points is not None and supported(points, t)
     if cls.form_id is None:
         warped, valid = P.warp_coarse(prep, m, templates[0])
         tolerant = decide(tolerant_scores(warped, templates, valid))

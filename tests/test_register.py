@@ -222,8 +222,25 @@ def test_box_lines_land_within_a_few_pixels(quality: str, index: int) -> None:
     assert bad.mean_abs > 2.5
 
 
-def test_marks_missing_falls_back_to_search() -> None:
-    """All four corner marks covered (white-out, or a seal): ruled lines and ECC still register the page."""
+def test_marks_missing_falls_back_to_printed_features() -> None:
+    """All four corner marks covered (white-out, or a seal): the printed features still register the page."""
+    fid = "juminhyo_kofu"
+    img300 = filled_render(fid).copy()
+    for i, b in enumerate(registration_marks(form(fid))):
+        x0, y0 = round(b.x * PX_PER_MM) - 8, round(b.y * PX_PER_MM) - 8
+        x1, y1 = round(b.right * PX_PER_MM) + 8, round(b.bottom * PX_PER_MM) + 8
+        img300[y0:y1, x0:x1] = 255 if i % 2 else 120
+    img, truth = warp_scan(img300, skew_deg=-3.0, scale=1.01, shift_mm=(4.0, -3.0), dpi=200, flip=True)
+    loc = R.locate(Page(image=img, dpi=200, page_no=0))
+    assert loc.method == "features" and loc.form_id == fid and loc.rotation == 180
+    assert true_error_px(loc.matrix, truth, 200) < 2.0
+
+
+def test_search_still_registers_when_features_give_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The coarse search stays as the last resort (marks covered, feature matching finding nothing)."""
+    from extractors import feature_align
+
+    monkeypatch.setattr(feature_align, "hypotheses", lambda *a, **k: [])
     fid = "juminhyo_kofu"
     img300 = filled_render(fid).copy()
     for i, b in enumerate(registration_marks(form(fid))):

@@ -69,7 +69,12 @@ def extract(
     console.print(c)
     console.print(f"peak memory (MiB): {report['_peak_rss_mib']}")
     if json_out:
-        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        from fixtures.corpus import iter_truth
+        from jimu.bench.metrics import provenance
+        from validators.policy import Thresholds
+
+        prov = provenance([corpus], [t for _, t in iter_truth(corpus)][: limit or None], Thresholds.load().version)
+        json_out.write_text(json.dumps({"_provenance": prov} | report, ensure_ascii=False, indent=2))
         console.print(f"wrote {json_out}")
 
 
@@ -228,4 +233,9 @@ def pipeline(
     console.print(t)
     console.print(f"document states: {r['states']}; outbox pending: {r['outbox_pending']}")
     if json_out:
-        json_out.write_text(json.dumps(r, ensure_ascii=False, indent=2))
+        from fixtures.corpus import iter_truth
+        from jimu.bench.metrics import provenance
+        from validators.policy import Thresholds
+
+        prov = provenance([scans], [t for _, t in iter_truth(scans)], Thresholds.load().version)
+        json_out.write_text(json.dumps({"_provenance": prov} | r, ensure_ascii=False, indent=2))

@@ -1,0 +1,120 @@
+"""Markless registration: align a page to a blank form by its printed features (ORB + RANSAC).
+
+For forms without corner marks (a city's own paper forms) and for pages whose marks do not give
+a hypothesis (a steep phone photo), keypoints of the blank (at FEATURE_DPI) are matched to the
+page's, and a homography is fitted robustly. ORB descriptors are rotation-invariant, so one fit
+covers all four orientations; the quarter turn is read off the result. ``register.locate`` then
+refines the hypothesis window by window, as it does for the marks' hypotheses.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from extractors import homography as H
+from extractors.templates import Template
+from extractors.types import WORK_DPI
+
+F64 = NDArray[np.float64]
+U8 = NDArray[np.uint8]
+
+FEATURE_DPI = 100.0  # both images are matched at this resolution
+N_FEATURES_TEMPLATE = 4000
+N_FEATURES_PAGE = 6000
+RATIO = 0.8  # Lowe's ratio test
+RANSAC_PX = 4.0  # at FEATURE_DPI
+MIN_INLIERS = 40
+MIN_INLIER_SHARE = 0.08
+
+_ORB_LOCK = threading.Lock()
+_TEMPLATE_FEATURES: dict[str, tuple[F64, Any]] = {}
+
+
+def _orb(n: int) -> Any:
+    return cv2.ORB.create(nfeatures=n, scaleFactor=1.2, nlevels=8, edgeThreshold=15, patchSize=31, fastThreshold=10)
+
+
+def _features(img: U8, n: int) -> tuple[F64, Any]:
+    kps, desc = _orb(n).detectAndCompute(img, None)
+    pts = np.array([k.pt for k in kps], dtype=np.float64).reshape(-1, 2)
+    return pts, desc
+
+
+def template_features(t: Template) -> tuple[F64, Any]:
+    """Keypoints (template px at FEATURE_DPI) and descriptors of a blank, computed once per template."""
+    with _ORB_LOCK:
+        hit = _TEMPLATE_FEATURES.get(t.key)
+        if hit is None:
+            k = FEATURE_DPI / WORK_DPI
+            small = cv2.resize(t.image, None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+            hit = _TEMPLATE_FEATURES[t.key] = _features(np.asarray(small, np.uint8), N_FEATURES_TEMPLATE)
+        return hit
+
+
+def align(gray: U8, dpi: float, t: Template) -> tuple[F64, int, float] | None:
+    """A homography template px (WORK_DPI) → page px, with its inlier count and share, or None."""
+    k = FEATURE_DPI / max(dpi, 1.0)
+    small = np.asarray(cv2.resize(gray, None, fx=k, fy=k, interpolation=cv2.INTER_AREA), np.uint8)
+    tp, td = template_features(t)
+    pp, pd = _features(small, N_FEATURES_PAGE)
+    if td is None or pd is None or len(tp) < MIN_INLIERS or len(pp) < MIN_INLIERS:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = matcher.knnMatch(td, pd, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < MIN_INLIERS:
+        return None
+    src = np.array([tp[m.queryIdx] for m in good], dtype=np.float64)
+    dst = np.array([pp[m.trainIdx] for m in good], dtype=np.float64)
+    hm, mask = cv2.findHomography(src, dst, cv2.USAC_MAGSAC, RANSAC_PX, maxIters=5000, confidence=0.999)
+    if hm is None or mask is None:
+        return None
+    inliers = int(mask.sum())
+    share = inliers / len(good)
+    if inliers < MIN_INLIERS or share < MIN_INLIER_SHARE:
+        return None
+    # template px (WORK_DPI) → template px (FEATURE_DPI) → page px (FEATURE_DPI) → page px (full)
+    to_small_t = H.scale_map(WORK_DPI / FEATURE_DPI)  # maps coarse → fine; we need its inverse
+    m = H.compose(H.scale_map(1.0 / k), H.compose(H.h3(hm), np.linalg.inv(to_small_t)))
+    return m, inliers, share
+
+
+def quarter_turn(m: F64, t: Template) -> int:
+    """The page's orientation (0/90/180/270 clockwise) read off a template → page transform."""
+    ang, _ = H.angle_scale(m, (t.size[0] / 2, t.size[1] / 2))
+    return round(ang / 90.0) % 4 * 90
+
+
+def plausible(m: F64, t: Template, dpi: float) -> bool:
+    """The fit maps the blank onto a convex page-sized quadrilateral at about the page's scale."""
+    w, h = t.size
+    corners = H.apply(m, np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64))
+    area = 0.5 * abs(sum(corners[i, 0] * corners[(i + 1) % 4, 1] - corners[(i + 1) % 4, 0] * corners[i, 1]
+                         for i in range(4)))
+    expected = w * h * (dpi / WORK_DPI) ** 2
+    if not 0.4 < area / max(expected, 1.0) < 2.5:
+        return False
+    cross = []
+    for i in range(4):
+        a, b, c = corners[i], corners[(i + 1) % 4], corners[(i + 2) % 4]
+        cross.append((b[0] - a[0]) * (c[1] - b[1]) - (b[1] - a[1]) * (c[0] - b[0]))
+    return all(x > 0 for x in cross) or all(x < 0 for x in cross)
+
+
+def hypotheses(gray: U8, dpi: float, templates: list[Template]) -> list[tuple[F64, int, Template, int]]:
+    """(matrix, quarter turn, template, inliers) per template that aligns, most inliers first."""
+    out = []
+    for t in templates:
+        got = align(gray, dpi, t)
+        if got is None:
+            continue
+        m, n, _share = got
+        if plausible(m, t, dpi) and math.isfinite(float(m.sum())):
+            out.append((m, quarter_turn(m, t), t, n))
+    return sorted(out, key=lambda o: -o[3])
