@@ -272,7 +272,9 @@ def _marks_and_scale(page: Page) -> tuple[P.Prep, list[Mark]]:
     marks = find_marks(prep)
     if prep.dpi_sure:
         return prep, marks
-    t = all_templates()[0]  # every A4 form shares the mark layout
+    t = next((t for t in all_templates() if len(t.mark_centres)), None)  # every A4 form of Jimu's shares one layout
+    if t is None:  # only forms without marks: the printed features find the scale
+        return prep, marks
     guess = prep.dpi
     for step in DPI_GUESS_STEPS:
         p = prep if step == 1.0 else P.prepare(page, prep.gray, guess * step)

@@ -107,11 +107,36 @@ def template_key(form: FormDefinition) -> str:
     hit = _KEYS.get(id(form))
     if hit is not None and hit[0] is form:
         return hit[1]
-    key = f"{form.form_id}-v{form.version}-{definition_hash(form)}-f{FEATURES_VERSION}"
+    key = f"{form.form_id}-v{form.version}-{definition_hash(form)}{_blank_hash(form)}-f{FEATURES_VERSION}"
     if len(_KEYS) > 256:
         _KEYS.clear()
     _KEYS[id(form)] = (form, key)
     return key
+
+
+def _blank_hash(form: FormDefinition) -> str:
+    p = form.template_image_path
+    if p is None:
+        return ""
+    try:
+        return "-b" + hashlib.sha256(p.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return "-bmissing"
+
+
+def blank_image(form: FormDefinition) -> U8:
+    """The form's blank page at WORK_DPI: its real blank scan (``template_image``), else Jimu's drawing."""
+    from fixtures.render import render_png
+
+    p = form.template_image_path
+    if p is None:
+        return np.asarray(render_png(form, dpi=WORK_DPI), dtype=np.uint8).copy()
+    from PIL import Image
+
+    size = (round(form.page.width_mm * PX_PER_MM), round(form.page.height_mm * PX_PER_MM))
+    with Image.open(p) as im:
+        gray = im.convert("L").resize(size, Image.Resampling.LANCZOS)
+    return np.asarray(gray, dtype=np.uint8).copy()
 
 
 def coarse_shape(width_mm: float = 210.0, height_mm: float = 297.0) -> tuple[int, int]:
@@ -208,10 +233,8 @@ def _select_patches(image: U8, tolerated_entry: B, marks: NDArray[np.float64]) -
 
 
 def build_template(form: FormDefinition) -> Template:
-    """Render the blank form and derive every feature (no caching)."""
-    from fixtures.render import render_png
-
-    image = np.asarray(render_png(form, dpi=WORK_DPI), dtype=np.uint8).copy()
+    """Render (or load) the blank form and derive every feature (no caching)."""
+    image = blank_image(form)
     ink = (image < INK_LEVEL).astype(np.uint8)
     k = 2 * DROPOUT_DILATE_PX + 1
     dropout = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))).astype(bool)
@@ -222,7 +245,7 @@ def build_template(form: FormDefinition) -> Template:
     px_coarse = PX_PER_MM / COARSE_FACTOR
     entries = _box_mask(shape, _entry_boxes(form), ENTRY_GROW_MM, px_coarse)
     tolerated = printed | entries
-    marks = _mark_centres(image, form)
+    marks = _mark_centres(image, form) if form.has_corner_marks else np.zeros((0, 2), np.float64)
     entry_full_small = _box_mask((image.shape[0] // 4, image.shape[1] // 4), _entry_boxes(form), 0.0, PX_PER_MM / 4)
     patches = _select_patches(image, entry_full_small, marks)
     for a in (image, dropout):

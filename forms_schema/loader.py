@@ -106,20 +106,67 @@ def load_form_file(path: Path) -> FormDefinition:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         raise FormSchemaError(f"{path.name}: not valid YAML ({e})") from None
-    form = parse_form(data, path.name)
+    form = parse_form(data, path.name).with_source_dir(path.resolve().parent)
     if form.form_id != path.stem:
         raise FormSchemaError(f"{path.name}: form_id '{form.form_id}' does not match the file name")
+    check_template_image(form, path.name)
     return form
 
 
+def check_template_image(form: FormDefinition, source: str) -> None:
+    """A named blank must exist beside the YAML and be an image of the page's size at its dpi (±3 %)."""
+    p = form.template_image_path
+    if p is None or form.template_image is None:
+        return
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(p) as im:
+            w, h = im.size
+    except (OSError, UnidentifiedImageError) as e:
+        raise FormSchemaError(f"{source}: template_image '{form.template_image.file}' cannot be read "
+                              f"({type(e).__name__}); put the blank scan beside the YAML") from None
+    dpi = form.template_image.dpi
+    ew, eh = form.page.width_mm * dpi / 25.4, form.page.height_mm * dpi / 25.4
+    if abs(w / ew - 1) > 0.03 or abs(h / eh - 1) > 0.03:
+        raise FormSchemaError(f"{source}: template_image is {w}×{h} px, but the page at {dpi:g} dpi is "
+                              f"{ew:.0f}×{eh:.0f} px: check its dpi, or crop the scan to the paper")
+
+
+def forms_dirs() -> tuple[Path, ...]:
+    """Where forms are loaded from: Jimu's own folder, then each folder in ``JIMU_FORMS_DIRS``
+    (``os.pathsep``-separated), where a city keeps its own forms (YAML + blank scan)."""
+    import os
+
+    extra = os.environ.get("JIMU_FORMS_DIRS", "")
+    return (FORMS_DIR, *(Path(p) for p in extra.split(os.pathsep) if p))
+
+
+def load_all_forms(forms_dir: Path | None = None) -> dict[str, FormDefinition]:
+    """Every form, by id (cached per set of folders; :func:`clear_cache` after changing a YAML)."""
+    return _load_dirs((forms_dir,) if forms_dir is not None else forms_dirs())
+
+
+def clear_cache() -> None:
+    _load_dirs.cache_clear()
+
+
+load_all_forms.cache_clear = clear_cache  # type: ignore[attr-defined]
+
+
 @lru_cache(maxsize=8)
-def load_all_forms(forms_dir: Path = FORMS_DIR) -> dict[str, FormDefinition]:
-    forms = {}
-    for p in sorted(forms_dir.glob("*.yaml")):
-        f = load_form_file(p)
-        forms[f.form_id] = f
+def _load_dirs(dirs: tuple[Path, ...]) -> dict[str, FormDefinition]:
+    forms: dict[str, FormDefinition] = {}
+    for d in dirs:
+        if not d.is_dir():
+            raise FormSchemaError(f"forms folder not found: {d}", hint="Check JIMU_FORMS_DIRS.")
+        for p in sorted(d.glob("*.yaml")):
+            f = load_form_file(p)
+            if f.form_id in forms:
+                raise FormSchemaError(f"{p}: form '{f.form_id}' is defined twice")
+            forms[f.form_id] = f
     if not forms:
-        raise FormSchemaError(f"no form definitions found in {forms_dir}")
+        raise FormSchemaError(f"no form definitions found in {', '.join(str(d) for d in dirs)}")
     return forms
 
 

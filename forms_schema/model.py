@@ -9,9 +9,10 @@ downstream (renderer, extractor, validators, review UI) works on leaf fields.
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 FieldKind = Literal["text", "kana", "digits", "date", "checkbox", "single_choice", "multi_choice", "table"]
 LeafKind = Literal["text", "kana", "digits", "date", "checkbox", "single_choice", "multi_choice"]
@@ -172,6 +173,14 @@ class PageSize(Strict):
     height_mm: float = 297.0
 
 
+class TemplateImage(Strict):
+    """A real form's blank scan, shipped beside its YAML: registration, classification and the
+    dropout of printed ink use it instead of Jimu's own drawing of the form."""
+
+    file: str  # relative to the YAML's folder
+    dpi: float = Field(gt=0, le=1200)
+
+
 class LeafField(Strict):
     """A single readable field: a non-table field, or one cell of a table."""
 
@@ -205,6 +214,26 @@ class FormDefinition(Strict):
     notes: list[Note] = []
     fields: list[FormField]
     rules: list[Rule] = []
+    template_image: TemplateImage | None = None  # the real blank; None: Jimu draws the form (with corner marks)
+    _source_dir: Path | None = PrivateAttr(default=None)
+
+    def with_source_dir(self, folder: Path) -> FormDefinition:
+        """Remember the folder the YAML came from (where ``template_image`` lies)."""
+        self._source_dir = folder
+        return self
+
+    @property
+    def template_image_path(self) -> Path | None:
+        if self.template_image is None:
+            return None
+        from forms_schema.loader import FORMS_DIR
+
+        return (self._source_dir or FORMS_DIR) / self.template_image.file
+
+    @property
+    def has_corner_marks(self) -> bool:
+        """Jimu's own drawings carry four corner marks; a real form's blank does not (markless registration)."""
+        return self.template_image is None
 
     @field_validator("fields")
     @classmethod

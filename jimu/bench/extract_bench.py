@@ -212,7 +212,8 @@ def kind_label(form_id: str, field_id: str) -> str:
 
 def score(items: list[tuple[Path, dict[str, Any]]], results: list[FileResult]) -> dict[str, Any]:
     """Field exact and CER over written fields (a field left empty in the truth is reported apart,
-    as the share read as empty); a checkbox left unticked counts as written (False is a value)."""
+    as the share read as empty, on correctly classified pages only); a checkbox left unticked counts
+    as written (False is a value). A misclassified or unreadable page's written fields count as wrong."""
     truths = {p.name: t for p, t in items}
     kinds: dict[str, FieldTally] = defaultdict(FieldTally)  # written fields only
     empties: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # kind → [empty in truth, read as empty]
@@ -230,6 +231,8 @@ def score(items: list[tuple[Path, dict[str, Any]]], results: list[FileResult]) -
             pred, conf = r.fields.get(fid, (None, 0.0)) if r.form_id == r.truth_form else (None, 0.0)
             kind = kind_label(r.truth_form, fid)
             if tv in (None, "", []):
+                if r.form_id != r.truth_form:
+                    continue  # nothing was read: not evidence of reading an empty field as empty
                 empties[kind][0] += 1
                 empties[kind][1] += same(pred, tv)
                 continue

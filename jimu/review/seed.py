@@ -24,10 +24,12 @@ from forms_schema import get_form
 from forms_schema.model import Box, LeafField
 from jimu.store import repo
 from jimu.store.db import session_scope
-from validators.policy import FieldInput, Thresholds, decide
+from validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide
 
 MISREAD_CONFIDENCE = 0.55
 GOOD_CONFIDENCE = 0.9995
+# demo review data: what reads well is accepted, the misreads are flagged (not a calibration)
+SEED_THRESHOLDS = Thresholds(version="seed", by_kind=dict.fromkeys(THRESHOLD_KINDS, 0.99))
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def seed_document(
 
     decision = decide(form, {fid: FieldInput(read.get(fid), MISREAD_CONFIDENCE if fid in misread_ids
                                              else GOOD_CONFIDENCE) for fid in leaves},
-                      Thresholds(version="seed", by_kind={}), today)
+                      SEED_THRESHOLDS, today)
     with session_scope(factory) as s:
         if batch_id is None:
             batch_id = repo.create_batch(s, "/inbox/seed", trigger="manual").id

@@ -1,0 +1,105 @@
+"""Draw "foreign" blank forms: paper forms that do not look like Jimu's own drawings.
+
+They stand in for a city's real printed forms in tests: no corner marks, a title set left in
+Mincho, grey printing, labels in their own cells, a guidance box and an office-use stamp area,
+drawn here with PIL (not with Jimu's renderer). Each form is written as its blank scan
+(``NAME_blank.png`` at 200 dpi) beside a YAML that names it as its ``template_image``.
+
+    python scripts/make_foreign_forms.py tests/resources/foreign
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+from PIL import Image, ImageDraw, ImageFont
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from forms_schema.layout import digit_cells, entry_box, option_boxes, tick_square
+from forms_schema.model import FormField
+
+DPI = 200
+A4 = (210.0, 297.0)
+INK = 70  # grey printing
+MINCHO = Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf")
+
+# (id, label, kind, box x, y, w, h in mm, label cell width, extra YAML keys)
+SHUGAKU_FIELDS: list[tuple[str, str, str, tuple[float, float, float, float], float, dict[str, object]]] = [
+    ("guardian_name", "保護者氏名", "text", (20, 58, 120, 12), 34, {"required": True}),
+    ("guardian_kana", "フリガナ", "kana", (20, 70, 120, 10), 34, {"reading_of": "guardian_name",
+                                                                  "validators": ["katakana"]}),
+    ("address", "住所", "text", (20, 80, 170, 12), 34, {"required": True}),
+    ("phone", "電話番号", "text", (20, 92, 90, 11), 34, {"charset": "0123456789-", "validators": ["phone"]}),
+    ("child_name", "児童氏名", "text", (20, 118, 110, 12), 34, {"required": True}),
+    ("school", "学校名", "text", (20, 130, 110, 11), 34, {}),
+    ("grade", "学年", "digits", (130, 130, 40, 11), 16, {"cells": 1}),
+    ("sex", "性別", "single_choice", (130, 118, 60, 12), 16,
+     {"options": [{"id": "male", "label": "男"}, {"id": "female", "label": "女"}], "mark": "tick"}),
+    ("household_size", "世帯人数", "digits", (20, 158, 70, 11), 34, {"cells": 2}),
+]
+
+
+def _mm(v: float) -> int:
+    return round(v * DPI / 25.4)
+
+
+def _font(size_mm: float) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(MINCHO), _mm(size_mm))
+
+
+def shugaku_enjo(out: Path) -> None:
+    form_id = "shugaku_enjo"
+    img = Image.new("L", (_mm(A4[0]), _mm(A4[1])), 255)
+    d = ImageDraw.Draw(img)
+    d.text((_mm(20), _mm(18)), "就学援助費受給申請書", font=_font(7), fill=INK)
+    d.text((_mm(20), _mm(30)), "（あて先）市教育委員会", font=_font(3.5), fill=INK)
+    d.text((_mm(120), _mm(40)), "令和　　年　　月　　日", font=_font(3.5), fill=INK)
+    d.rectangle((_mm(150), _mm(14), _mm(190), _mm(34)), outline=INK, width=2)  # 受付印
+    d.text((_mm(163), _mm(15)), "受付印", font=_font(3), fill=INK)
+    d.text((_mm(20), _mm(50)), "１　申請者（保護者）", font=_font(4), fill=INK)
+    d.text((_mm(20), _mm(110)), "２　対象の児童・生徒", font=_font(4), fill=INK)
+    d.text((_mm(20), _mm(150)), "３　世帯の状況", font=_font(4), fill=INK)
+    fields = []
+    for fid, label, kind, (x, y, w, h), lw, extra in SHUGAKU_FIELDS:
+        d.rectangle((_mm(x), _mm(y), _mm(x + w), _mm(y + h)), outline=INK, width=2)
+        d.rectangle((_mm(x), _mm(y), _mm(x + lw), _mm(y + h)), fill=235, outline=INK, width=2)
+        d.text((_mm(x + 1.5), _mm(y + h / 2 - 1.8)), label, font=_font(3.5), fill=INK)
+        item: dict[str, object] = {"id": fid, "label": label, "kind": kind,
+                                   "box": {"x": x, "y": y, "w": w, "h": h}, "label_w": lw, **extra}
+        fields.append(item)
+        # the boxes a person writes in: where the definition says (Jimu reads them from its geometry)
+        f = FormField.model_validate(item)
+        entry = entry_box(f)
+        if kind == "digits":
+            for b in digit_cells(entry, int(f.cells or 1)):
+                d.rectangle((_mm(b.x), _mm(b.y), _mm(b.right), _mm(b.bottom)), outline=INK, width=1)
+        if kind == "single_choice":
+            for o, ob in option_boxes(entry, f.options, f.mark):
+                s = tick_square(ob)
+                d.rectangle((_mm(s.x), _mm(s.y), _mm(s.right), _mm(s.bottom)), outline=INK, width=2)
+                d.text((_mm(s.right + 1.5), _mm(s.y)), o.label, font=_font(3.5), fill=INK)
+    d.rectangle((_mm(20), _mm(185), _mm(190), _mm(230)), outline=INK, width=2)
+    notes = ["【注意】", "・申請書は児童・生徒一人につき一枚提出してください。",
+             "・記入漏れがあると審査ができません。", "・所得の状況により認定されない場合があります。"]
+    for i, line in enumerate(notes):
+        d.text((_mm(24), _mm(188 + i * 8)), line, font=_font(3.5), fill=INK)
+    d.text((_mm(20), _mm(250)), "教育委員会記入欄", font=_font(3.5), fill=INK)
+    d.rectangle((_mm(20), _mm(256), _mm(190), _mm(280)), outline=INK, width=2)
+    for x in (62, 104, 146):
+        d.line((_mm(x), _mm(256), _mm(x), _mm(280)), fill=INK, width=2)
+    out.mkdir(parents=True, exist_ok=True)
+    img.save(out / f"{form_id}_blank.png", dpi=(DPI, DPI))
+    definition = {
+        "form_id": form_id, "version": 1, "title": "就学援助費受給申請書", "code": "他市様式（試験用）",
+        "template_image": {"file": f"{form_id}_blank.png", "dpi": DPI},
+        "fields": fields,
+    }
+    (out / f"{form_id}.yaml").write_text(
+        "# A foreign form (scripts/make_foreign_forms.py): its blank scan is the template.\n"
+        + yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    shugaku_enjo(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("tests/resources/foreign"))

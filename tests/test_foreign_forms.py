@@ -1,0 +1,112 @@
+"""A city's own paper form, added as data: its blank scan is the template, registered without marks.
+
+The form in ``tests/resources/foreign`` was drawn by ``scripts/make_foreign_forms.py`` to look
+unlike Jimu's own forms (no corner marks, grey Mincho print, labels in their own cells).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from extractors.types import WORK_DPI, Page
+
+FOREIGN = Path(__file__).resolve().parent / "resources" / "foreign"
+VALUES = {"guardian_name": "佐藤花子", "guardian_kana": "サトウハナコ", "address": "船橋市本町一丁目2番3号",
+          "phone": "0471234567", "child_name": "佐藤健太", "school": "本町小学校", "grade": "4", "sex": "male",
+          "household_size": "3"}
+
+
+@pytest.fixture()
+def foreign_forms(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from extractors.templates import clear_caches
+    from forms_schema.loader import clear_cache
+
+    monkeypatch.setenv("JIMU_FORMS_DIRS", str(FOREIGN))
+    monkeypatch.setenv("JIMU_TEMPLATE_DISK_CACHE", "0")
+    clear_cache()
+    clear_caches()
+    yield
+    monkeypatch.delenv("JIMU_FORMS_DIRS")
+    clear_cache()
+    clear_caches()
+
+
+def _filled() -> np.ndarray:
+    from fixtures.fonts import font_path
+    from fixtures.render import Hand, render_png
+    from forms_schema import get_form
+
+    img = render_png(get_form("shugaku_enjo"), VALUES, dpi=WORK_DPI, hand=Hand(font=font_path("mincho")))
+    return np.asarray(img, dtype=np.uint8)
+
+
+def _scan(page300: np.ndarray, turn: int, skew_deg: float, dpi: int) -> np.ndarray:
+    h, w = page300.shape
+    m = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), -skew_deg, 1.0)
+    img = cv2.warpAffine(page300, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    img = np.rot90(img, k=-(turn // 90)).copy()  # clockwise quarter turns
+    k = dpi / WORK_DPI
+    return np.asarray(cv2.resize(img, None, fx=k, fy=k, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
+def test_the_blank_scan_is_the_template(foreign_forms: None) -> None:
+    from extractors.templates import get_template
+    from forms_schema import get_form
+
+    form = get_form("shugaku_enjo")
+    t = get_template(form)
+    assert form.template_image_path is not None and not form.has_corner_marks
+    assert len(t.mark_centres) == 0
+    assert t.size == (round(210 * WORK_DPI / 25.4), round(297 * WORK_DPI / 25.4))
+    # the printed labels are dropped out of the field crops: the blank's own ink is the dropout
+    lb = form.fields[0].box
+    y, x = round((lb.y + lb.h / 2) * WORK_DPI / 25.4), round((lb.x + 4) * WORK_DPI / 25.4)
+    assert t.dropout[y - 15:y + 15, x - 5:x + 60].any()
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_markless_registration_in_every_orientation(foreign_forms: None, turn: int) -> None:
+    from extractors.register import register_page
+
+    img = _scan(_filled(), turn, skew_deg=1.5, dpi=200)
+    reg = register_page(Page(image=img, dpi=200, page_no=0))
+    assert reg.form_id == "shugaku_enjo" and reg.rotation == turn
+    assert reg.fit_points is not None and len(reg.fit_points)
+    inl = reg.fit_points[reg.fit_points[:, 3] > 0.5]
+    assert len(inl) >= 6 and float(np.median(inl[:, 2])) < 1.5  # template px at 300 dpi
+
+
+@pytest.mark.parametrize("dpi", [150, 200])
+def test_a_foreign_scan_without_dpi_registers(foreign_forms: None, dpi: int) -> None:
+    from extractors.register import register_page
+
+    img = _scan(_filled(), 0, skew_deg=-0.8, dpi=dpi)
+    reg = register_page(Page(image=img, dpi=300.0, page_no=0, dpi_known=False))
+    assert reg.form_id == "shugaku_enjo"
+    assert math.isclose(reg.source_dpi, dpi, rel_tol=0.05)
+
+
+def test_jimus_own_forms_are_not_taken_for_the_foreign_one(foreign_forms: None) -> None:
+    from extractors.register import register_page
+    from fixtures.render import render_png
+    from forms_schema import get_form
+
+    img = np.asarray(render_png(get_form("inkan_toroku"), dpi=300), dtype=np.uint8)
+    assert register_page(Page(image=img, dpi=300, page_no=0)).form_id == "inkan_toroku"
+
+
+def test_a_new_uncalibrated_form_accepts_nothing(foreign_forms: None) -> None:
+    from forms_schema import get_form
+    from validators.policy import FieldInput, Thresholds, decide
+
+    form = get_form("shugaku_enjo")
+    th = Thresholds.load()
+    assert not th.covers(form)
+    d = decide(form, {k: FieldInput(v, 1.0) for k, v in VALUES.items()}, th)
+    assert all(x.status == "flagged" and "uncalibrated" in x.reasons for x in d.fields.values())
