@@ -110,3 +110,26 @@ def test_a_new_uncalibrated_form_accepts_nothing(foreign_forms: None) -> None:
     assert not th.covers(form)
     d = decide(form, {k: FieldInput(v, 1.0) for k, v in VALUES.items()}, th)
     assert all(x.status == "flagged" and "uncalibrated" in x.reasons for x in d.fields.values())
+
+
+@pytest.mark.parametrize("on_scan", [False, True])
+def test_preview_draws_every_field_over_the_blank_or_a_registered_scan(foreign_forms: None, tmp_path: Path,
+                                                                        on_scan: bool) -> None:
+    from PIL import Image
+
+    from extractors.preview import ENTRY, write_preview
+    from extractors.types import PX_PER_MM
+    from forms_schema import get_form
+
+    form = get_form("shugaku_enjo")
+    scan = None
+    if on_scan:
+        scan = tmp_path / "filled.png"
+        Image.fromarray(_scan(_filled(), 180, skew_deg=1.0, dpi=200)).save(scan, dpi=(200, 200))
+    out = write_preview(form, tmp_path / "preview.png", scan)
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert img.shape[:2] == (round(297 * PX_PER_MM), round(210 * PX_PER_MM))
+    for leaf in form.leaf_fields():
+        e = leaf.entry
+        y, x = round((e.y + e.h / 2) * PX_PER_MM), round(e.x * PX_PER_MM)
+        assert tuple(img[y, x]) == ENTRY or tuple(img[y, x + 1]) == ENTRY, leaf.id

@@ -1,9 +1,10 @@
-"""``jimu forms``: list and show the form definitions."""
+"""``jimu forms``: list, show and preview the form definitions."""
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -53,3 +54,21 @@ def show_form(form_id: str, as_json: bool = typer.Option(False, "--json", help="
             r.add_row(rule.name, rule.kind + (" (note)" if rule.severity == "note" else ""), ", ".join(rule.fields),
                       rule.message)
         console.print(r)
+
+
+@app.command("preview")
+def preview(
+    form_id: str,
+    on: Path | None = typer.Option(None, "--on", help="A filled scan: registered onto the form, then drawn on."),
+    out: Path | None = typer.Option(None, "--out", help="PNG to write (default: data/preview/FORM.png)."),
+) -> None:
+    """Draw every field box, 1文字枠 cell, option and era over the form's blank (or a registered scan)."""
+    from extractors.preview import write_preview
+    from jimu.errors import BadArgsError
+    from jimu.settings import get_settings
+
+    form = get_form(form_id)
+    if on is not None and not on.is_file():
+        raise BadArgsError(f"scan not found: {on}")
+    dest = out or get_settings().data_dir / "preview" / f"{form_id}{'_' + on.stem if on else ''}.png"
+    console.print(f"wrote {write_preview(form, dest, on)}")
