@@ -133,3 +133,30 @@ def test_preview_draws_every_field_over_the_blank_or_a_registered_scan(foreign_f
         e = leaf.entry
         y, x = round((e.y + e.h / 2) * PX_PER_MM), round(e.x * PX_PER_MM)
         assert tuple(img[y, x]) == ENTRY or tuple(img[y, x + 1]) == ENTRY, leaf.id
+
+
+def test_propose_finds_the_fields_of_a_foreign_blank_within_a_millimetre(tmp_path: Path) -> None:
+    import yaml
+    from typer.testing import CliRunner
+
+    from forms_schema.loader import load_form_file
+    from jimu.cli import app
+
+    r = CliRunner().invoke(app, ["forms", "propose", str(FOREIGN / "shugaku_enjo_blank.png"), "--form-id",
+                                 "shugaku_draft", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    draft = load_form_file(tmp_path / "shugaku_draft.yaml")  # the draft loads strictly
+    assert "# proposal 0." in (tmp_path / "shugaku_draft.yaml").read_text(encoding="utf-8")
+    truth = yaml.safe_load((FOREIGN / "shugaku_enjo.yaml").read_text(encoding="utf-8"))["fields"]
+    found = 0
+    for t in truth:
+        b = t["box"]
+        near = [f for f in draft.fields if abs(f.box.x - b["x"]) <= 1 and abs(f.box.y - b["y"]) <= 1
+                and abs(f.box.w - b["w"]) <= 1 and abs(f.box.h - b["h"]) <= 1]
+        if near and near[0].kind == t["kind"] and near[0].label == t["label"]:
+            found += 1
+            if t["kind"] == "digits":
+                assert near[0].cells == t["cells"], t["id"]
+            if t["kind"] == "single_choice":
+                assert [o.label for o in near[0].options] == ["男", "女"]
+    assert found >= 0.8 * len(truth), f"{found} of {len(truth)} fields proposed right"

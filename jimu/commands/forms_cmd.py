@@ -72,3 +72,42 @@ def preview(
         raise BadArgsError(f"scan not found: {on}")
     dest = out or get_settings().data_dir / "preview" / f"{form_id}{'_' + on.stem if on else ''}.png"
     console.print(f"wrote {write_preview(form, dest, on)}")
+
+
+@app.command("propose")
+def propose_cmd(
+    blank: Path = typer.Argument(..., help="A blank scan of the form (PNG, JPEG, TIFF or PDF; its first page)."),
+    form_id: str = typer.Option(..., "--form-id", help="Id of the new form (lower case, digits and _)."),
+    out: Path = typer.Option(Path("."), "--out", help="Folder for FORM_ID.yaml and FORM_ID_blank.png."),
+) -> None:
+    """Propose a draft definition from a blank scan: ruled cells, labels, 1文字枠 runs, tick boxes and options."""
+    import re
+
+    from PIL import Image
+
+    from extractors.engines import get_engine
+    from extractors.ingest import load_documents
+    from extractors.page_prep import a4_dpi, to_gray
+    from extractors.propose import draft_yaml, propose
+    from jimu.errors import BadArgsError
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", form_id):
+        raise BadArgsError(f"form id '{form_id}' must be lower case letters, digits and _ (e.g. shugaku_enjo)")
+    if not blank.is_file():
+        raise BadArgsError(f"blank scan not found: {blank}")
+    page = load_documents(blank)[0].pages[0]
+    gray = to_gray(page.image)
+    dpi = page.dpi if page.dpi_known else (a4_dpi(gray.shape[:2]) or page.dpi)
+    draft, proposals = propose(gray, dpi, get_engine(None), form_id)
+    out.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(gray).save(out / f"{form_id}_blank.png", dpi=(round(dpi), round(dpi)))
+    yml = out / f"{form_id}.yaml"
+    yml.write_text(draft_yaml(draft, proposals, blank.name), encoding="utf-8")
+    t = Table("field", "label", "kind", "box (mm)", "sure", "why")
+    for p in proposals:
+        b = p.field["box"]
+        t.add_row(p.field["id"], p.field["label"], p.field["kind"], f"{b['x']},{b['y']} {b['w']}×{b['h']}",
+                  f"{p.confidence:.2f}", "; ".join(p.why))
+    console.print(t)
+    console.print(f"wrote {yml} and {out / (form_id + '_blank.png')}; check it: "
+                  f"JIMU_FORMS_DIRS={out} jimu forms preview {form_id}")
