@@ -30,7 +30,7 @@ SHUGAKU_FIELDS: list[tuple[str, str, str, tuple[float, float, float, float], flo
     ("guardian_name", "保護者氏名", "text", (20, 58, 120, 12), 34, {"required": True}),
     ("guardian_kana", "フリガナ", "kana", (20, 70, 120, 10), 34, {"reading_of": "guardian_name",
                                                                   "validators": ["katakana"]}),
-    ("address", "住所", "text", (20, 80, 170, 12), 34, {"required": True}),
+    ("address", "住所", "text", (20, 80, 170, 12), 34, {"required": True, "validators": ["japan_address"]}),
     ("phone", "電話番号", "text", (20, 92, 90, 11), 34, {"charset": "0123456789-", "validators": ["phone"]}),
     ("child_name", "児童氏名", "text", (20, 118, 110, 12), 34, {"required": True}),
     ("school", "学校名", "text", (20, 130, 110, 11), 34, {}),

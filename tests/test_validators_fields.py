@@ -51,6 +51,11 @@ CASES: list[tuple[str, object, bool]] = [
     ("phone", "0120123456", False),  # toll-free: not an applicant's number
     ("phone", "0471234567", True),  # 047 (市川・船橋)
     ("phone", "0436123456", True),  # 0436 (市原)
+    ("japan_address", "船橋市本町一丁目2番3号", True),  # a city of 千葉県 without the prefecture
+    ("japan_address", "東京都千代田区千代田1-1", True),
+    ("japan_address", "大阪府大阪市北区梅田1-1", True),
+    ("japan_address", "東京都千代田区存在町1", False),  # no such town
+    ("japan_address", "船橋市本叮1-2", False),  # misread town: only a snap would fix it
     ("phone", "09O12345678", False),
     ("katakana", "ヤマダタロウ", True),
     ("katakana", "イチロー", True),
@@ -115,6 +120,7 @@ def test_every_validator_is_covered_both_ways() -> None:
         "insurer_number",
         "postal_code",
         "chiba_address",
+        "japan_address",
         "phone",
         "katakana",
         "account_name",

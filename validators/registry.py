@@ -18,6 +18,7 @@ FIELD_VALIDATORS: dict[str, FieldValidator] = {
     "insurer_number": field_checks.insurer_number,
     "postal_code": field_checks.postal_code,
     "chiba_address": field_checks.chiba_address,
+    "japan_address": field_checks.japan_address,
     "phone": field_checks.phone,
     "katakana": field_checks.katakana,
     "account_name": field_checks.account_name,
