@@ -120,3 +120,22 @@ def test_mistyped_thresholds_env_is_loud_at_batch_start(tmp_path: Path, monkeypa
     assert ctx.thresholds.problem and "not found" in ctx.thresholds.problem
     assert any("NOTHING WILL BE AUTO-ACCEPTED" in r.getMessage() for r in caplog.records)
     get_settings.cache_clear()
+
+
+def test_a_form_calibrated_on_its_own_is_accepted_by_its_own_thresholds(tmp_path: Path) -> None:
+    from validators.calibrate import merge_form
+
+    base = fit([Sample(k, 0.999, True, False, 4) for k in ("text", "kana") for _ in range(3100)], 0.001)
+    path = tmp_path / "th.json"
+    write_thresholds(path, base, 0.001, "own forms", {"jumin_idou": 1})
+    form = get_form("inkan_toroku")
+    assert not Thresholds.load(path).covers(form)
+    own = fit([Sample("text", 0.95, True, False, 4) for _ in range(3100)], 0.001)
+    merge_form(path, "inkan_toroku", form.version, own, 0.001, "copies of the form")
+    th = Thresholds.load(path)
+    assert th.covers(form) and th.covers(get_form("jumin_idou"))
+    assert decide(form, {"name": FieldInput("山田太郎", 0.95)}, th).fields["name"].status == "accepted"
+    # the other forms keep the shared thresholds, where 0.95 is not enough
+    assert decide(get_form("jumin_idou"), {"householder_name": FieldInput("山田太郎", 0.95)},
+                  th).fields["householder_name"].status == "flagged"
+    assert "kana" not in th.per_form["inkan_toroku"][0]  # the form's own groups only

@@ -181,3 +181,21 @@ def write_thresholds(path: Path, fitted: dict[str, dict[str, Any]], target: floa
     }
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return data
+
+
+def merge_form(path: Path, form_id: str, version: int, fitted: dict[str, dict[str, Any]], target: float,
+               corpus: str) -> dict[str, Any]:
+    """Add one form's own calibration to an existing thresholds file (``jimu calibrate --form``):
+    the form becomes calibrated at ``version``, with its own thresholds and models."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["version"] = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")  # a new version: records say which
+    data.setdefault("forms", {})[form_id] = version
+    data.setdefault("per_form", {})[form_id] = {
+        "target": target, "calibrated_on": corpus,
+        "calibrated_at": dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ"),
+        "thresholds": {k: v["threshold"] for k, v in fitted.items()},
+        "models": {k: v["model"] for k, v in fitted.items()},
+        "fit": {k: {kk: vv for kk, vv in v.items() if kk != "model"} for k, v in fitted.items()},
+    }
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return data

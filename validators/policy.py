@@ -71,9 +71,16 @@ class Thresholds:
     models: dict[str, AcceptanceModel] = field(default_factory=dict)
     forms: dict[str, int] | None = None  # form id → calibrated version; None: not restricted
     problem: str | None = None  # set when the file could not be used: nothing is auto-accepted
+    # a form calibrated on its own (``jimu calibrate --form``): its thresholds and models, by group
+    per_form: dict[str, tuple[dict[str, float], dict[str, AcceptanceModel]]] = field(default_factory=dict)
 
-    def for_leaf(self, leaf: LeafField, value: Any = "x") -> float:
-        return self.by_kind.get(threshold_kind(leaf, value), NEVER)
+    def _tables(self, form_id: str | None) -> tuple[dict[str, float], dict[str, AcceptanceModel]]:
+        if form_id is not None and form_id in self.per_form:
+            return self.per_form[form_id]
+        return self.by_kind, self.models
+
+    def for_leaf(self, leaf: LeafField, value: Any = "x", form_id: str | None = None) -> float:
+        return self._tables(form_id)[0].get(threshold_kind(leaf, value), NEVER)
 
     def covers(self, form: FormDefinition) -> bool:
         """Was this form (at this version) calibrated?"""
@@ -81,9 +88,10 @@ class Thresholds:
             return False
         return self.forms is None or self.forms.get(form.form_id) == form.version
 
-    def probability(self, leaf: LeafField, value: Any, confidence: float, furigana: bool) -> float:
+    def probability(self, leaf: LeafField, value: Any, confidence: float, furigana: bool,
+                    form_id: str | None = None) -> float:
         """The calibrated probability that the value is right (the raw confidence where the group has no model)."""
-        model = self.models.get(threshold_kind(leaf, value))
+        model = self._tables(form_id)[1].get(threshold_kind(leaf, value))
         if model is None:
             return 1 - (1 - confidence) * FURIGANA_BOOST if furigana else confidence
         return model.probability(features(confidence, furigana, len(str(value)) if not _empty(value) else 0))
@@ -106,8 +114,11 @@ class Thresholds:
             by_kind = {str(k): float(v) for k, v in data["thresholds"].items()}
             models = {str(k): AcceptanceModel.from_dict(v) for k, v in data.get("models", {}).items()}
             forms = {str(k): int(v) for k, v in data["forms"].items()} if "forms" in data else None
+            per_form = {str(f): ({str(k): float(v) for k, v in d["thresholds"].items()},
+                                 {str(k): AcceptanceModel.from_dict(v) for k, v in d.get("models", {}).items()})
+                        for f, d in data.get("per_form", {}).items()}
             return cls(version=str(data["version"]), by_kind=by_kind, target=data.get("target"), models=models,
-                       forms=forms)
+                       forms=forms, per_form=per_form)
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
             return cls.unusable(f"thresholds file {p} is unreadable ({type(e).__name__}): run jimu calibrate")
 
@@ -176,7 +187,7 @@ def decide(
                 vouched = [leaf.id, leaf.reading_of] if vouches_for_name(values.get(leaf.reading_of)) else [leaf.id]
                 furigana.update(vouched)
     conf = {fid: thresholds.probability(leaves[fid], values.get(fid), fields[fid].confidence if fid in fields else 0.0,
-                                        fid in furigana) for fid in leaves}
+                                        fid in furigana, form.form_id) for fid in leaves}
     calibrated = thresholds.covers(form)
 
     table_rows_used: dict[tuple[str, int], bool] = {}
@@ -204,7 +215,7 @@ def decide(
             r.append("snapped")
         if not calibrated:
             r.append("uncalibrated")
-        elif conf[fid] < thresholds.for_leaf(leaf, f.value):
+        elif conf[fid] < thresholds.for_leaf(leaf, f.value, form.form_id):
             r.append("low_confidence")
         if not _empty(f.value):
             for vname in leaf.validators:

@@ -176,6 +176,8 @@ def calibrate(
     workers: int = typer.Option(2, "--workers", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),
     cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (same code only)."),
+    form: str | None = typer.Option(None, "--form", help="Calibrate one form on its own (a city's new form), "
+                                    "added to the existing thresholds file."),
 ) -> None:
     """Fit each field group's acceptance model and the threshold at which the upper 95% bound of its error
     on the corpus is ≤ TARGET; write them to the versioned thresholds file. A group without enough
@@ -188,11 +190,24 @@ def calibrate(
     if not 0 < target < 1:
         raise BadArgsError("--target must be between 0 and 1, e.g. 0.001")
     pairs = _extract_pairs(corpus, workers, limit, cache)
+    if form is not None:
+        from forms_schema import get_form
+        from validators.calibrate import merge_form
+
+        pairs = [(t, r) for t, r in pairs if t["form_id"] == form]
+        if not pairs:
+            raise BadArgsError(f"the corpus holds no filled copies of form '{form}'")
     fitted = fit(calibration_samples(pairs), target)
     prov = provenance(corpus, [t for t, _ in pairs])
     desc = f"seeds {prov['seeds']}; tiers {prov['forms_per_tier']}"
-    data = write_thresholds(out or THRESHOLDS_FILE, fitted, target, desc, calibrated_forms(pairs),
-                            {"provenance": prov})
+    if form is not None:
+        dest = out or THRESHOLDS_FILE
+        if not dest.is_file():
+            raise BadArgsError(f"thresholds file not found: {dest}", hint="Calibrate Jimu's own forms first.")
+        data = merge_form(dest, form, get_form(form).version, fitted, target, desc)
+    else:
+        data = write_thresholds(out or THRESHOLDS_FILE, fitted, target, desc, calibrated_forms(pairs),
+                                {"provenance": prov})
     t = Table("group", "threshold", "candidates (wrong)", "accepted", "wrong accepted", "upper 95%", "note",
               title=f"thresholds {data['version']} (target: upper 95% bound ≤ {target:g})")
     for kind, v in fitted.items():
