@@ -27,11 +27,13 @@ MINCHO = Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf")
 
 # (id, label, kind, box x, y, w, h in mm, label cell width, extra YAML keys)
 SHUGAKU_FIELDS: list[tuple[str, str, str, tuple[float, float, float, float], float, dict[str, object]]] = [
-    ("guardian_name", "保護者氏名", "text", (20, 58, 120, 12), 34, {"required": True}),
+    ("guardian_name", "保護者氏名", "text", (20, 58, 120, 12), 34, {"required": True, "fill": "applicant.name"}),
     ("guardian_kana", "フリガナ", "kana", (20, 70, 120, 10), 34, {"reading_of": "guardian_name",
-                                                                  "validators": ["katakana"]}),
-    ("address", "住所", "text", (20, 80, 170, 12), 34, {"required": True, "validators": ["japan_address"]}),
-    ("phone", "電話番号", "text", (20, 92, 90, 11), 34, {"charset": "0123456789-", "validators": ["phone"]}),
+                                                                  "validators": ["katakana"], "fill": "applicant.kana"}),
+    ("address", "住所", "text", (20, 80, 170, 12), 34, {"required": True, "validators": ["japan_address"],
+                                                         "fill": "applicant.address"}),
+    ("phone", "電話番号", "text", (20, 92, 90, 11), 34, {"charset": "0123456789-", "validators": ["phone"],
+                                                          "fill": "applicant.phone"}),
     ("child_name", "児童氏名", "text", (20, 118, 110, 12), 34, {"required": True}),
     ("school", "学校名", "text", (20, 130, 110, 11), 34, {}),
     ("grade", "学年", "digits", (130, 130, 40, 11), 16, {"cells": 1}),
