@@ -45,7 +45,7 @@ def draw_preview(form: FormDefinition, page: np.ndarray) -> Image.Image:
         e = leaf.entry
         _rect(d, e, ENTRY)
         if leaf.kind == "digits" and leaf.cells:
-            for c in digit_cells(e, leaf.cells):
+            for c in digit_cells(e, leaf.cells, leaf.cell_w, leaf.cell_pitch):
                 _rect(d, c, CELL, 2)
         elif leaf.kind in ("single_choice", "multi_choice"):
             for _o, ob in option_boxes(e, leaf.options, leaf.mark):

@@ -233,7 +233,7 @@ def _read_cells(ctx: ReadContext, cells: list[Box], paper: float | None = None) 
 
 def read_digits(ctx: ReadContext, leaf: LeafField) -> FieldReading:
     assert leaf.cells
-    cells = digit_cells(leaf.entry, leaf.cells)
+    cells = digit_cells(leaf.entry, leaf.cells, leaf.cell_w, leaf.cell_pitch)
     digits, conf, probs, gap = _read_cells(ctx, cells, paper_level(ctx.image, ctx.mask, leaf.entry))
     return FieldReading(leaf.id, leaf.kind, digits, conf, crop(ctx.image, leaf.entry), char_confidences=probs,
                         problem="digits_gap" if gap else None)

@@ -38,14 +38,20 @@ def label_box(field: FormField) -> Box | None:
     return Box(x=b.x, y=b.y, w=field.label_w, h=b.h)
 
 
-def digit_cells(entry: Box, n: int) -> list[Box]:
-    """1-character boxes, left-aligned in the entry area."""
-    w = min((entry.w - 2 * DIGIT_CELL_PAD) / n, DIGIT_CELL_MAX_W)
-    h = min(entry.h - 2 * DIGIT_CELL_PAD, 9.0)
+def digit_cells(entry: Box, n: int, cell_w: float | None = None, pitch: float | None = None) -> list[Box]:
+    """1-character boxes, left-aligned in the entry area: side by side and as wide as fit (Jimu's
+    layout), or ``cell_w`` wide every ``pitch`` mm (a real form's cells, wider or spaced apart)."""
+    w = cell_w if cell_w is not None else min((entry.w - 2 * DIGIT_CELL_PAD) / n, DIGIT_CELL_MAX_W)
+    step = pitch if pitch is not None else w
+    h = min(entry.h - 2 * DIGIT_CELL_PAD, 9.0 if cell_w is None else entry.h)
     if w < 3.0 or h < 3.0:
         raise LayoutError(f"{n} digit boxes do not fit in {entry.w:.1f}×{entry.h:.1f} mm")
+    if step < w - 0.01:
+        raise LayoutError(f"cell_pitch {step:.1f} mm is less than the cell width {w:.1f} mm")
+    if DIGIT_CELL_PAD + (n - 1) * step + w > entry.w + 0.01:
+        raise LayoutError(f"{n} digit boxes of {w:.1f} mm every {step:.1f} mm do not fit in {entry.w:.1f} mm")
     y = entry.y + (entry.h - h) / 2
-    return [Box(x=entry.x + DIGIT_CELL_PAD + i * w, y=y, w=w, h=h) for i in range(n)]
+    return [Box(x=entry.x + DIGIT_CELL_PAD + i * step, y=y, w=w, h=h) for i in range(n)]
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,12 @@ def date_layout(entry: Box, eras: list[str]) -> DateLayout:
 
 
 def option_boxes(entry: Box, options: list[Option], mark: str) -> list[tuple[Option, Box]]:
-    """Options side by side; each box holds (tick square +) label. Widths follow label length."""
+    """Options side by side; each box holds (tick square +) label. Widths follow label length.
+
+    Options that carry their own ``box`` (a real form: stacked 男/女, 1./2./3. lists, eras 2×2) are
+    where they say."""
+    if options and all(o.box is not None for o in options):
+        return [(o, o.box) for o in options if o.box is not None]
     extra = TICK_SQUARE + 2.5 if mark == "tick" else 3.0
     need = [len(o.label) * CHAR_MM + extra for o in options]
     total = sum(need)
@@ -147,6 +158,7 @@ def leaf_fields(form: FormDefinition) -> list[LeafField]:
                     validators=f.validators, sensitivity=f.sensitivity, cells=f.cells, options=f.options,
                     mark=f.mark, eras=f.eras, vocabulary=f.vocabulary, charset=f.charset, fill=f.fill,
                     reading_of=f.reading_of, auto_accept_restricted=f.auto_accept_restricted,
+                    cell_w=f.cell_w, cell_pitch=f.cell_pitch,
                 )
             )
             continue
@@ -160,6 +172,7 @@ def leaf_fields(form: FormDefinition) -> list[LeafField]:
                         sensitivity=c.sensitivity, cells=c.cells, options=c.options, mark=c.mark,
                         eras=c.eras, vocabulary=c.vocabulary, charset=c.charset, fill=c.fill, table=f.id,
                         row=r, reading_of=f"{f.id}[{r}].{c.reading_of}" if c.reading_of else None,
+                        cell_w=c.cell_w, cell_pitch=c.cell_pitch,
                     )
                 )
     return out
@@ -169,7 +182,7 @@ def check_leaf_geometry(leaf: LeafField) -> None:
     """Raise LayoutError when a leaf's sub-geometry does not fit its entry box."""
     if leaf.kind == "digits":
         assert leaf.cells
-        digit_cells(leaf.entry, leaf.cells)
+        digit_cells(leaf.entry, leaf.cells, leaf.cell_w, leaf.cell_pitch)
     elif leaf.kind == "date":
         date_layout(leaf.entry, leaf.eras)
     elif leaf.kind in ("single_choice", "multi_choice"):

@@ -42,6 +42,10 @@ def parse_form(data: object, source: str) -> FormDefinition:
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
+            elif err["type"] == "string_type" and isinstance(err.get("input"), bool):
+                word = "yes/no/on/off/true/false"
+                msg = (f"YAML read this as {str(err['input']).lower()} (one of {word}), not as text: "
+                       f"put it in quotes, e.g. id: \"no\"")
             problems.append(f"{where}: {key}: {msg}")
         raise FormSchemaError(f"{source}: " + "; ".join(problems)) from None
     check_form(form, source)

@@ -57,6 +57,9 @@ class Box(Strict):
 class Option(Strict):
     id: str
     label: str
+    # where this option is printed (page mm: its tick box or the word to circle, with its label), for
+    # real forms whose options are stacked, spaced or laid out 2×2; None: side by side (Jimu's layout)
+    box: Box | None = None
 
 
 class Column(Strict):
@@ -69,6 +72,8 @@ class Column(Strict):
     options: list[Option] = []
     mark: MarkStyle = "circle"
     cells: int | None = None
+    cell_w: float | None = Field(default=None, gt=0)  # digits: a 1文字枠's own width (mm), for real forms
+    cell_pitch: float | None = Field(default=None, gt=0)  # digits: from one cell's left edge to the next's
     eras: list[str] = list(ERAS)
     validators: list[str] = []
     vocabulary: str | None = None
@@ -93,6 +98,8 @@ class FormField(Strict):
     auto_accept_restricted: bool = False
     # kind-specific
     cells: int | None = None  # digits: number of 1-character boxes
+    cell_w: float | None = Field(default=None, gt=0)  # digits: a 1文字枠's own width (mm), for real forms
+    cell_pitch: float | None = Field(default=None, gt=0)  # digits: from one cell's left edge to the next's
     options: list[Option] = []  # choices
     mark: MarkStyle = "tick"  # how a person marks a choice
     eras: list[str] = list(ERAS)  # date: eras offered
@@ -202,6 +209,8 @@ class LeafField(Strict):
     table: str | None = None
     row: int | None = None
     auto_accept_restricted: bool = False
+    cell_w: float | None = None
+    cell_pitch: float | None = None
 
 
 class FormDefinition(Strict):

@@ -75,7 +75,7 @@ def shugaku_enjo(out: Path) -> None:
         f = FormField.model_validate(item)
         entry = entry_box(f)
         if kind == "digits":
-            for b in digit_cells(entry, int(f.cells or 1)):
+            for b in digit_cells(entry, int(f.cells or 1), f.cell_w, f.cell_pitch):
                 d.rectangle((_mm(b.x), _mm(b.y), _mm(b.right), _mm(b.bottom)), outline=INK, width=1)
         if kind == "single_choice":
             for o, ob in option_boxes(entry, f.options, f.mark):

@@ -98,3 +98,45 @@ def test_form_id_must_match_file_name(tmp_path: Path) -> None:
     p.write_text(yaml.safe_dump(raw("inkan_toroku"), allow_unicode=True))
     with pytest.raises(FormSchemaError, match="does not match the file name"):
         load_form_file(p)
+
+
+def _real_form_field(**over: object) -> dict:
+    base = {"id": "f", "label": "番号", "kind": "digits", "box": {"x": 10, "y": 10, "w": 120, "h": 12},
+            "label_w": 20, "cells": 4}
+    return base | over
+
+
+def test_digit_cells_may_be_wider_and_spaced_apart_on_a_real_form() -> None:
+    from forms_schema.layout import digit_cells, entry_box
+    from forms_schema.model import FormField
+
+    f = FormField.model_validate(_real_form_field(cell_w=9.0, cell_pitch=12.0))
+    cells = digit_cells(entry_box(f), 4, f.cell_w, f.cell_pitch)
+    assert [round(c.x - cells[0].x, 3) for c in cells] == [0.0, 12.0, 24.0, 36.0]
+    assert all(c.w == 9.0 for c in cells)
+    with pytest.raises(ValueError):
+        digit_cells(entry_box(f), 4, 9.0, 8.0)  # overlapping cells
+
+
+def test_options_may_carry_their_own_boxes_stacked() -> None:
+    from forms_schema.layout import option_boxes
+    from forms_schema.model import FormField
+
+    f = FormField.model_validate(_real_form_field(kind="single_choice", cells=None, mark="circle", options=[
+        {"id": "male", "label": "男", "box": {"x": 35, "y": 10.5, "w": 8, "h": 5}},
+        {"id": "female", "label": "女", "box": {"x": 35, "y": 16.0, "w": 8, "h": 5}}]))
+    boxes = option_boxes(f.box, f.options, f.mark)
+    assert [(o.id, b.y) for o, b in boxes] == [("male", 10.5), ("female", 16.0)]
+
+
+def test_a_yaml_yes_no_id_gets_a_hint() -> None:
+    import yaml
+
+    from forms_schema.loader import parse_form
+
+    data = yaml.safe_load(
+        "form_id: t\nversion: 1\ntitle: t\ncode: c\nfields:\n"
+        "  - {id: ok, label: 可否, kind: single_choice, box: {x: 10, y: 10, w: 80, h: 10},"
+        " options: [{id: yes, label: はい}, {id: no, label: いいえ}]}\n")
+    with pytest.raises(FormSchemaError, match='put it in quotes, e.g. id: "no"'):
+        parse_form(data, "t.yaml")
