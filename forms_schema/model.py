@@ -232,6 +232,11 @@ class FormDefinition(Strict):
         return self
 
     @property
+    def source_dir(self) -> Path | None:
+        """The folder the YAML was loaded from (None for a definition built in code)."""
+        return self._source_dir
+
+    @property
     def template_image_path(self) -> Path | None:
         if self.template_image is None:
             return None

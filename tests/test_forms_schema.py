@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -138,5 +139,5 @@ def test_a_yaml_yes_no_id_gets_a_hint() -> None:
         "form_id: t\nversion: 1\ntitle: t\ncode: c\nfields:\n"
         "  - {id: ok, label: 可否, kind: single_choice, box: {x: 10, y: 10, w: 80, h: 10},"
         " options: [{id: yes, label: はい}, {id: no, label: いいえ}]}\n")
-    with pytest.raises(FormSchemaError, match='put it in quotes, e.g. id: "no"'):
+    with pytest.raises(FormSchemaError, match=re.escape('put it in quotes, e.g. id: "no"')):
         parse_form(data, "t.yaml")

@@ -168,6 +168,9 @@ def create_app(
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(routes.router)
+    from jimu.review import form_editor
+
+    app.include_router(form_editor.router)
     _install_handlers(app)
 
     @app.middleware("http")
