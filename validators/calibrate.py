@@ -1,7 +1,9 @@
 """Fit one calibrated acceptance probability per field group, and accept only under a bound.
 
 A *group* is a field kind (``validators.policy.threshold_kind``: text, kana, phone, digits, date,
-each with its own ``_empty`` group, and choice). For each group:
+choice) or one of the two ways a field is read as empty (``empty_writing``: no writing-like ink
+in a text, kana or phone box; ``empty_cells``: 1文字枠 of digits and dates read as empty). For
+each group:
 
 1. An :class:`AcceptanceModel`, a logistic regression over the evidence the policy has for a
    field (:func:`features`): the reader's confidence (as a logit), whether the furigana pair

@@ -24,8 +24,12 @@ from validators.rules import check_rules
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
 FURIGANA_BOOST = 0.2  # agreement multiplies the remaining doubt by this
-# calibration groups of threshold_kind(): a kind, the same kind read as empty, and choices
-THRESHOLD_KINDS = (*(k + e for k in ("text", "kana", "phone", "digits", "date") for e in ("", "_empty")), "choice")
+# calibration groups of threshold_kind(): each written kind, choices, and the two ways a field is
+# read as empty: no writing-like ink in a text box (text, kana, phone), and 1文字枠 the digit
+# classifier reads as empty (digits, dates)
+EMPTY_GROUP = {"text": "empty_writing", "kana": "empty_writing", "phone": "empty_writing",
+               "digits": "empty_cells", "date": "empty_cells"}
+THRESHOLD_KINDS = ("text", "kana", "phone", "digits", "date", "choice", "empty_writing", "empty_cells")
 
 REASON_TEXT = {
     "low_confidence": "読み取りの確からしさが低い",
@@ -46,15 +50,15 @@ def reason_text(reason: str, rule_messages: dict[str, str] | None = None) -> str
 
 
 def threshold_kind(leaf: LeafField, value: Any = "x") -> str:
-    """The calibration group of a field: its kind, with fields read as empty in a group of their own
-    (an empty box is read very differently from writing)."""
+    """The calibration group of a field: its kind; a field read as empty goes to the group of the
+    mechanism that found it empty (an empty box is read very differently from writing)."""
     if leaf.kind == "text" and leaf.charset:
         kind = "phone"
     elif leaf.kind in ("single_choice", "multi_choice", "checkbox"):
         kind = "choice"
     else:
         kind = leaf.kind
-    return f"{kind}_empty" if kind != "choice" and _empty(value) else kind
+    return EMPTY_GROUP.get(kind, kind) if kind != "choice" and _empty(value) else kind
 
 
 @dataclass(frozen=True)

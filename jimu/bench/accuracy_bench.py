@@ -88,10 +88,10 @@ class Group:
     wrong_fields: Counter[str] = field(default_factory=Counter)
 
     def report(self) -> dict[str, Any]:
-        written = ErrorRate(sum(e.accepted for k, e in self.errors.items() if not k.endswith("_empty")),
-                            sum(e.wrong for k, e in self.errors.items() if not k.endswith("_empty")))
-        empty = ErrorRate(sum(e.accepted for k, e in self.errors.items() if k.endswith("_empty")),
-                          sum(e.wrong for k, e in self.errors.items() if k.endswith("_empty")))
+        written = ErrorRate(sum(e.accepted for k, e in self.errors.items() if not k.startswith("empty_")),
+                            sum(e.wrong for k, e in self.errors.items() if not k.startswith("empty_")))
+        empty = ErrorRate(sum(e.accepted for k, e in self.errors.items() if k.startswith("empty_")),
+                          sum(e.wrong for k, e in self.errors.items() if k.startswith("empty_")))
         overall = ErrorRate(written.accepted + empty.accepted, written.wrong + empty.wrong)
         n = self.docs or 1
         return {

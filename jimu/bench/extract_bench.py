@@ -146,6 +146,29 @@ def _naive_seconds(paths: list[Path]) -> float:
     return time.perf_counter() - t0
 
 
+# what extraction's output depends on (not the policy, calibration or rules, which run after it)
+EXTRACTION_CODE = ("extractors", "forms_schema", "fixtures", "validators/normalize.py", "validators/address_snap.py",
+                   "validators/japanese.py", "validators/snap.py", "validators/masters.py", "validators/glyphs.py")
+
+
+def extraction_key(corpora: list[Path]) -> str:
+    """A hash of the code extraction runs and of the corpora's scans: cached results are reused only
+    when both are the same (the thresholds and the policy may differ: they are applied afterwards)."""
+    import hashlib
+
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for name in EXTRACTION_CODE:
+        p = root / name
+        files = sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts) if p.is_dir() else [p]
+        for f in files:
+            h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    for corpus in corpora:
+        for t in sorted(corpus.glob("*.truth.json")):
+            h.update(t.name.encode() + t.read_bytes())
+    return h.hexdigest()
+
+
 def corpus_items(corpus: Path, limit: int | None = None) -> list[tuple[Path, dict[str, Any]]]:
     """The single-form scans of a corpus with their truth, in name order."""
     items = [(p, t) for p, t in iter_truth(corpus) if "form_id" in t][:limit]

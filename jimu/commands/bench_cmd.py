@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -81,22 +80,16 @@ def extract(
 def _extract_pairs(corpora: list[Path], workers: int, limit: int | None, cache: Path | None = None) -> list[Any]:
     """Extraction results of one or more corpora; with ``cache``, reused from (or saved to) that file.
 
-    The cache is keyed on the commit, the code's uncommitted changes and the corpora's file lists:
-    results from other code or another corpus are never reused."""
-    import hashlib
+    The cache is keyed on the code extraction runs and on the corpora (``extract_bench.extraction_key``):
+    results from other extraction code or another corpus are never reused."""
     import pickle
 
-    from jimu.bench.extract_bench import extract_corpus
-    from jimu.bench.metrics import provenance
+    from jimu.bench.extract_bench import extract_corpus, extraction_key
 
     for corpus in corpora:
         if not corpus.is_dir():
             raise BadArgsError(f"corpus folder not found: {corpus}")
-    root = Path(__file__).resolve().parents[2]
-    diff = subprocess.run(["git", "diff", "HEAD", "--", "extractors", "validators", "forms_schema", "fixtures"],
-                          cwd=root, capture_output=True, timeout=30).stdout
-    names = "\n".join(sorted(str(p) for c in corpora for p in c.glob("*.truth.json")))
-    key = hashlib.sha256(str(provenance([], [])["commit"]).encode() + diff + names.encode()).hexdigest()
+    key = extraction_key(corpora)
     if cache is not None and cache.exists():
         stored_key, pairs = pickle.loads(cache.read_bytes())
         if stored_key == key:
