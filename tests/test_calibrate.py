@@ -139,3 +139,11 @@ def test_a_form_calibrated_on_its_own_is_accepted_by_its_own_thresholds(tmp_path
     assert decide(get_form("jumin_idou"), {"householder_name": FieldInput("山田太郎", 0.95)},
                   th).fields["householder_name"].status == "flagged"
     assert "kana" not in th.per_form["inkan_toroku"][0]  # the form's own groups only
+
+
+def test_fields_needed_counts_from_the_most_probable_wrong_field() -> None:
+    xs = [Sample("text", 0.999, True, False, 4)] * 1000 + [Sample("text", 0.99, False, False, 4)] \
+        + [Sample("text", 0.9, True, False, 4)] * 1000 + [Sample("text", 0.5, False, False, 4)]
+    g = fit_group(xs, 0.001)
+    assert g["threshold"] == NEVER
+    assert g["needs_more_fields"] == 2995 - 1000  # only the 1000 above the first wrong one count

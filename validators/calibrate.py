@@ -131,7 +131,7 @@ def fit_threshold(samples: list[tuple[float, bool]], target: float) -> tuple[flo
 def _clean_top(samples: list[tuple[float, bool]]) -> int:
     """How many of the most probable fields are right before the first wrong one (ties count as wrong)."""
     ranked = sorted(samples, key=lambda s: -s[0])
-    first_wrong = min((p for p, ok in ranked if not ok), default=None)
+    first_wrong = max((p for p, ok in ranked if not ok), default=None)
     return sum(1 for p, _ in ranked if first_wrong is None or p > first_wrong)
 
 
