@@ -373,13 +373,16 @@ def supported(points: F64, t: Template) -> bool:
     """Refinement inliers on both halves of the page, across and down, and enough of them.
 
     A page folded across the middle, or photographed so steeply that only part of it was
-    aligned, has windows that agree with the fit on one side only.
+    aligned, has windows that agree with the fit on one side only. The halves are those of the
+    template's own windows (its printed area), not of the sheet.
     """
     inl = points[points[:, 3] > 0.5, :2] if len(points) else np.zeros((0, 2))
     if len(inl) < REFINE_MIN_INLIERS:
         return False
-    w, h = t.size
-    halves = (inl[:, 0] < w / 2, inl[:, 0] >= w / 2, inl[:, 1] < h / 2, inl[:, 1] >= h / 2)
+    # the halves of the form's printed area (a real form may print on its top half only)
+    (x0, y0), (x1, y1) = t.patches.min(axis=0), t.patches.max(axis=0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    halves = (inl[:, 0] < cx, inl[:, 0] >= cx, inl[:, 1] < cy, inl[:, 1] >= cy)
     return all(int(np.count_nonzero(half)) >= 2 for half in halves)
 
 

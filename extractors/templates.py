@@ -135,8 +135,11 @@ def blank_image(form: FormDefinition) -> U8:
 
     size = (round(form.page.width_mm * PX_PER_MM), round(form.page.height_mm * PX_PER_MM))
     with Image.open(p) as im:
-        gray = im.convert("L").resize(size, Image.Resampling.LANCZOS)
-    return np.asarray(gray, dtype=np.uint8).copy()
+        gray = np.asarray(im.convert("L").resize(size, Image.Resampling.LANCZOS), dtype=np.float32)
+    # tinted or greyish paper (a coloured form scanned grey): the paper becomes white, as a scan's
+    # background is normalised before it is compared with the template
+    paper = float(np.percentile(gray, 90))
+    return np.asarray(np.clip(gray * (255.0 / max(paper, 1.0)), 0, 255), dtype=np.uint8).copy()
 
 
 def coarse_shape(width_mm: float = 210.0, height_mm: float = 297.0) -> tuple[int, int]:

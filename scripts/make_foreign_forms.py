@@ -103,5 +103,70 @@ def shugaku_enjo(out: Path) -> None:
         + yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def kokuho_todoke(out: Path) -> None:
+    """国民健康保険 異動届 of "another city": tinted paper (a coloured form scanned grey), labels above
+    the values, 男/女 stacked in a narrow column (circled), a 1./2./3. reason list stacked, and
+    1文字枠 wider than Jimu's and spaced apart."""
+    form_id = "kokuho_todoke"
+    paper, ink = 228, 40
+    img = Image.new("L", (_mm(A4[0]), _mm(A4[1])), paper)
+    d = ImageDraw.Draw(img)
+    d.text((_mm(60), _mm(16)), "国民健康保険 異動届", font=_font(7), fill=ink)
+    d.rectangle((_mm(15), _mm(40), _mm(195), _mm(150)), outline=ink, width=3)
+    fields: list[dict[str, object]] = []
+
+    def cell(x: float, y: float, w: float, h: float, label: str) -> None:
+        d.rectangle((_mm(x), _mm(y), _mm(x + w), _mm(y + h)), outline=ink, width=2)
+        d.text((_mm(x + 1.5), _mm(y + 1)), label, font=_font(2.8), fill=ink)  # the label above the value
+
+    # label above the value: the whole cell is the field, label_w 0 (the label is dropped out as printed ink)
+    cell(15, 40, 120, 18, "世帯主氏名")
+    fields.append({"id": "householder_name", "label": "世帯主氏名", "kind": "text", "required": True,
+                   "box": {"x": 15, "y": 40, "w": 120, "h": 18}, "label_w": 0, "fill": "applicant.name"})
+    cell(15, 58, 120, 14, "フリガナ")
+    fields.append({"id": "householder_kana", "label": "フリガナ", "kind": "kana", "reading_of": "householder_name",
+                   "validators": ["katakana"], "box": {"x": 15, "y": 58, "w": 120, "h": 14}, "label_w": 0,
+                   "fill": "applicant.kana"})
+    # 性別: 男 above 女 in a 15 mm column, circled
+    cell(135, 40, 60, 32, "")
+    d.text((_mm(137), _mm(42)), "性別", font=_font(3), fill=ink)
+    opts = []
+    for i, (oid, label) in enumerate((("male", "男"), ("female", "女"))):
+        y = 49 + i * 10
+        d.text((_mm(160), _mm(y)), label, font=_font(5), fill=ink)
+        opts.append({"id": oid, "label": label, "box": {"x": 158.0, "y": float(y - 1.5), "w": 9.0, "h": 8.0}})
+    fields.append({"id": "sex", "label": "性別", "kind": "single_choice", "mark": "circle", "options": opts,
+                   "box": {"x": 135, "y": 40, "w": 60, "h": 32}, "label_w": 12})
+    # 記号番号: 8 cells, 8 mm wide, every 10 mm
+    cell(15, 72, 180, 16, "")
+    d.text((_mm(17), _mm(77)), "記号番号", font=_font(3.5), fill=ink)
+    for i in range(8):
+        x = 45 + 1.2 + i * 10
+        d.rectangle((_mm(x), _mm(73.5), _mm(x + 8), _mm(86.5)), outline=ink, width=2)
+    fields.append({"id": "insured_number", "label": "記号番号", "kind": "digits", "cells": 8, "cell_w": 8.0,
+                   "cell_pitch": 10.0, "box": {"x": 15, "y": 72, "w": 180, "h": 16}, "label_w": 30})
+    # 異動の理由: 1./2./3. stacked, circled
+    cell(15, 88, 180, 40, "")
+    d.text((_mm(17), _mm(90)), "異動の理由（番号に〇）", font=_font(3.5), fill=ink)
+    reasons = [("tennyu", "1. 転入"), ("shakai_dattai", "2. 社会保険の離脱"), ("shussei", "3. 出生")]
+    ropts = []
+    for i, (oid, label) in enumerate(reasons):
+        y = 98 + i * 9
+        d.text((_mm(50), _mm(y)), label, font=_font(4), fill=ink)
+        ropts.append({"id": oid, "label": label, "box": {"x": 48.0, "y": float(y - 1.5), "w": 8.0, "h": 7.5}})
+    fields.append({"id": "reason", "label": "異動の理由", "kind": "single_choice", "mark": "circle", "options": ropts,
+                   "box": {"x": 15, "y": 88, "w": 180, "h": 40}, "label_w": 30})
+    d.text((_mm(15), _mm(160)), "※太枠内を記入してください。", font=_font(3.5), fill=ink)
+    out.mkdir(parents=True, exist_ok=True)
+    img.save(out / f"{form_id}_blank.png", dpi=(DPI, DPI))
+    definition = {"form_id": form_id, "version": 1, "title": "国民健康保険 異動届", "code": "他市様式（試験用）",
+                  "template_image": {"file": f"{form_id}_blank.png", "dpi": DPI}, "fields": fields}
+    (out / f"{form_id}.yaml").write_text(
+        "# A foreign form (scripts/make_foreign_forms.py): its blank scan is the template.\n"
+        + yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
 if __name__ == "__main__":
-    shugaku_enjo(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("tests/resources/foreign"))
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("tests/resources/foreign")
+    shugaku_enjo(folder)
+    kokuho_todoke(folder)

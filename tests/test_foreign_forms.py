@@ -160,3 +160,27 @@ def test_propose_finds_the_fields_of_a_foreign_blank_within_a_millimetre(tmp_pat
             if t["kind"] == "single_choice":
                 assert [o.label for o in near[0].options] == ["男", "女"]
     assert found >= 0.8 * len(truth), f"{found} of {len(truth)} fields proposed right"
+
+
+KOKUHO = {"householder_name": "鈴木一郎", "householder_kana": "スズキイチロウ", "sex": "female",
+          "insured_number": "12345678", "reason": "shakai_dattai"}
+
+
+@pytest.mark.parametrize("turn", [0, 180])
+def test_a_tinted_form_with_stacked_options_and_spaced_cells_is_read(foreign_forms: None, turn: int) -> None:
+    """Labels above the values, 男/女 stacked and circled, a 1./2./3. list, 1文字枠 8 mm wide every 10 mm."""
+    from extractors.extract import Extractor
+    from extractors.types import Document
+    from fixtures.fonts import font_path
+    from fixtures.render import Hand, render_png
+    from forms_schema import get_form
+
+    form = get_form("kokuho_todoke")
+    page300 = np.asarray(render_png(form, KOKUHO, dpi=WORK_DPI, hand=Hand(font=font_path("mincho"))), dtype=np.uint8)
+    img = _scan(page300, turn, skew_deg=-1.2, dpi=200)
+    doc = Document(source=Path("kokuho.png"), sha256="x", file_sha256="x", index=0,
+                   pages=[Page(image=img, dpi=200, page_no=0)])
+    res = Extractor().extract(doc)
+    assert res.form_id == "kokuho_todoke" and res.rotation == turn
+    got = {k: f.value for k, f in res.fields.items()}
+    assert got == KOKUHO
