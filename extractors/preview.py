@@ -53,7 +53,7 @@ def draw_preview(form: FormDefinition, page: np.ndarray) -> Image.Image:
                 if leaf.mark == "tick":
                     _rect(d, tick_square(ob), CELL, 2)
         elif leaf.kind == "date":
-            lay = date_layout(e, leaf.eras)
+            lay = date_layout(e, leaf.eras, leaf.date_boxes)
             for _era, b in lay.eras:
                 _rect(d, b, OPTION, 2)
             for b in [*lay.year, *lay.month, *lay.day]:

@@ -240,7 +240,7 @@ def read_digits(ctx: ReadContext, leaf: LeafField) -> FieldReading:
 
 
 def read_date(ctx: ReadContext, leaf: LeafField) -> FieldReading:
-    lay = date_layout(leaf.entry, leaf.eras)
+    lay = date_layout(leaf.entry, leaf.eras, leaf.date_boxes)
     region = crop(ctx.image, leaf.entry)
     marks: dict[str, str] = {}
     era_guessed = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forms_schema.model import Box, FormDefinition, FormField, LeafField, Option
+from forms_schema.model import Box, DateBoxes, FormDefinition, FormField, LeafField, Option
 
 DIGIT_CELL_MAX_W = 7.0
 DIGIT_CELL_PAD = 1.2
@@ -63,7 +63,16 @@ class DateLayout:
     units: list[tuple[str, Box]]  # printed 年 月 日
 
 
-def date_layout(entry: Box, eras: list[str]) -> DateLayout:
+def _two_cells(b: Box) -> list[Box]:
+    return [Box(x=b.x, y=b.y, w=b.w / 2, h=b.h), Box(x=b.x + b.w / 2, y=b.y, w=b.w / 2, h=b.h)]
+
+
+def date_layout(entry: Box, eras: list[str], boxes: DateBoxes | None = None) -> DateLayout:
+    """Era boxes and the year/month/day cells: Jimu's own row (era circles, two cells per part and
+    the printed 年 月 日), or a real form's ``boxes`` (the units are printed on the form itself)."""
+    if boxes is not None:
+        return DateLayout(eras=[(e, boxes.eras[e]) for e in eras], year=_two_cells(boxes.year),
+                          month=_two_cells(boxes.month), day=_two_cells(boxes.day), units=[])
     h = min(entry.h - 2 * DIGIT_CELL_PAD, 8.0)
     y = entry.y + (entry.h - h) / 2
     x = entry.x + DIGIT_CELL_PAD
@@ -158,7 +167,7 @@ def leaf_fields(form: FormDefinition) -> list[LeafField]:
                     validators=f.validators, sensitivity=f.sensitivity, cells=f.cells, options=f.options,
                     mark=f.mark, eras=f.eras, vocabulary=f.vocabulary, charset=f.charset, fill=f.fill,
                     reading_of=f.reading_of, auto_accept_restricted=f.auto_accept_restricted,
-                    cell_w=f.cell_w, cell_pitch=f.cell_pitch,
+                    cell_w=f.cell_w, cell_pitch=f.cell_pitch, date_boxes=f.date_boxes,
                 )
             )
             continue
@@ -184,6 +193,6 @@ def check_leaf_geometry(leaf: LeafField) -> None:
         assert leaf.cells
         digit_cells(leaf.entry, leaf.cells, leaf.cell_w, leaf.cell_pitch)
     elif leaf.kind == "date":
-        date_layout(leaf.entry, leaf.eras)
+        date_layout(leaf.entry, leaf.eras, leaf.date_boxes)
     elif leaf.kind in ("single_choice", "multi_choice"):
         option_boxes(leaf.entry, leaf.options, leaf.mark)

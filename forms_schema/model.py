@@ -62,6 +62,17 @@ class Option(Strict):
     box: Box | None = None
 
 
+class DateBoxes(Strict):
+    """Where a real form's date parts are printed (page mm): each era to circle (any arrangement,
+    e.g. T・S・H・R 2×2), and the free areas where year, month and day are written (no drawn cells:
+    each area holds two digits)."""
+
+    eras: dict[str, Box]
+    year: Box
+    month: Box
+    day: Box
+
+
 class Column(Strict):
     """One column of a table field; each row's cell becomes a leaf field."""
 
@@ -103,6 +114,7 @@ class FormField(Strict):
     options: list[Option] = []  # choices
     mark: MarkStyle = "tick"  # how a person marks a choice
     eras: list[str] = list(ERAS)  # date: eras offered
+    date_boxes: DateBoxes | None = None  # date: a real form's own era and part positions
     vocabulary: str | None = None  # text: closed vocabulary to snap to (e.g. relationship)
     charset: str | None = None  # text: characters a person may write (e.g. "0123456789-" for a phone)
     reading_of: str | None = None  # kana: the field whose name this is the reading of (furigana check)
@@ -131,6 +143,8 @@ class FormField(Strict):
             bad = [e for e in self.eras if e not in ERAS]
             if bad:
                 raise ValueError(f"unknown era(s) {bad}; use {list(ERAS)}")
+            if self.date_boxes is not None and set(self.date_boxes.eras) != set(self.eras):
+                raise ValueError(f"date_boxes.eras {sorted(self.date_boxes.eras)} must be the field's eras {self.eras}")
         ids = [o.id for o in self.options]
         if len(set(ids)) != len(ids):
             raise ValueError("option ids must be unique")
@@ -211,6 +225,7 @@ class LeafField(Strict):
     auto_accept_restricted: bool = False
     cell_w: float | None = None
     cell_pitch: float | None = None
+    date_boxes: DateBoxes | None = None
 
 
 class FormDefinition(Strict):

@@ -112,7 +112,7 @@ def kokuho_todoke(out: Path) -> None:
     img = Image.new("L", (_mm(A4[0]), _mm(A4[1])), paper)
     d = ImageDraw.Draw(img)
     d.text((_mm(60), _mm(16)), "国民健康保険 異動届", font=_font(7), fill=ink)
-    d.rectangle((_mm(15), _mm(40), _mm(195), _mm(150)), outline=ink, width=3)
+    d.rectangle((_mm(15), _mm(40), _mm(195), _mm(150)), outline=ink, width=3)  # 太枠
     fields: list[dict[str, object]] = []
 
     def cell(x: float, y: float, w: float, h: float, label: str) -> None:
@@ -156,6 +156,22 @@ def kokuho_todoke(out: Path) -> None:
         ropts.append({"id": oid, "label": label, "box": {"x": 48.0, "y": float(y - 1.5), "w": 8.0, "h": 7.5}})
     fields.append({"id": "reason", "label": "異動の理由", "kind": "single_choice", "mark": "circle", "options": ropts,
                    "box": {"x": 15, "y": 88, "w": 180, "h": 40}, "label_w": 30})
+    # 生年月日: eras printed 2×2 (大 昭 / 平 令) to circle, then free areas for 年 月 日 (no cells)
+    cell(15, 128, 180, 22, "")
+    d.text((_mm(17), _mm(136)), "生年月日", font=_font(3.5), fill=ink)
+    eras = {}
+    for i, (era, ch) in enumerate((("taisho", "大"), ("showa", "昭"), ("heisei", "平"), ("reiwa", "令"))):
+        ex, ey = 50 + (i % 2) * 8, 130 + (i // 2) * 9
+        d.text((_mm(ex + 1.5), _mm(ey + 1.2)), ch, font=_font(4.5), fill=ink)
+        eras[era] = {"x": float(ex), "y": float(ey), "w": 7.5, "h": 8.0}
+    parts = {}
+    for i, (part, unit) in enumerate((("year", "年"), ("month", "月"), ("day", "日"))):
+        px = 70 + i * 30
+        d.text((_mm(px + 17), _mm(135)), unit, font=_font(4.5), fill=ink)
+        parts[part] = {"x": float(px), "y": 131.0, "w": 16.0, "h": 16.0}
+    fields.append({"id": "birth_date", "label": "生年月日", "kind": "date", "validators": ["past"],
+                   "eras": ["taisho", "showa", "heisei", "reiwa"], "date_boxes": {"eras": eras, **parts},
+                   "box": {"x": 15, "y": 128, "w": 180, "h": 22}, "label_w": 30})
     d.text((_mm(15), _mm(160)), "※太枠内を記入してください。", font=_font(3.5), fill=ink)
     out.mkdir(parents=True, exist_ok=True)
     img.save(out / f"{form_id}_blank.png", dpi=(DPI, DPI))

@@ -163,12 +163,13 @@ def test_propose_finds_the_fields_of_a_foreign_blank_within_a_millimetre(tmp_pat
 
 
 KOKUHO = {"householder_name": "鈴木一郎", "householder_kana": "スズキイチロウ", "sex": "female",
-          "insured_number": "12345678", "reason": "shakai_dattai"}
+          "insured_number": "12345678", "reason": "shakai_dattai", "birth_date": "1962-07-15"}
 
 
 @pytest.mark.parametrize("turn", [0, 180])
 def test_a_tinted_form_with_stacked_options_and_spaced_cells_is_read(foreign_forms: None, turn: int) -> None:
-    """Labels above the values, 男/女 stacked and circled, a 1./2./3. list, 1文字枠 8 mm wide every 10 mm."""
+    """Labels above the values, 男/女 stacked and circled, a 1./2./3. list, 1文字枠 8 mm wide every 10 mm,
+    and a date with its eras printed 2×2 and free areas for 年 月 日."""
     from extractors.extract import Extractor
     from extractors.types import Document
     from fixtures.fonts import font_path

@@ -141,3 +141,19 @@ def test_a_yaml_yes_no_id_gets_a_hint() -> None:
         " options: [{id: yes, label: はい}, {id: no, label: いいえ}]}\n")
     with pytest.raises(FormSchemaError, match=re.escape('put it in quotes, e.g. id: "no"')):
         parse_form(data, "t.yaml")
+
+
+def test_a_date_may_have_its_eras_in_any_arrangement_and_free_areas_for_its_parts() -> None:
+    from forms_schema.layout import date_layout, entry_box
+    from forms_schema.model import FormField
+
+    eras = {e: {"x": 40 + (i % 2) * 8, "y": 10 + (i // 2) * 8, "w": 7, "h": 7}
+            for i, e in enumerate(("taisho", "showa", "heisei", "reiwa"))}
+    f = FormField.model_validate({"id": "d", "label": "生年月日", "kind": "date", "box": {"x": 10, "y": 10, "w": 150, "h": 18},
+                                  "eras": list(eras), "date_boxes": {"eras": eras, "year": {"x": 60, "y": 11, "w": 16, "h": 14},
+                                  "month": {"x": 90, "y": 11, "w": 16, "h": 14}, "day": {"x": 120, "y": 11, "w": 16, "h": 14}}})
+    lay = date_layout(entry_box(f), f.eras, f.date_boxes)
+    assert [(e, b.x, b.y) for e, b in lay.eras] == [("taisho", 40, 10), ("showa", 48, 10), ("heisei", 40, 18), ("reiwa", 48, 18)]
+    assert [c.x for c in lay.year] == [60, 68] and lay.units == []
+    with pytest.raises(ValueError, match="must be the field's eras"):
+        FormField.model_validate({**f.model_dump(), "eras": ["showa", "heisei"]})
