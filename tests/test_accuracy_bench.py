@@ -56,6 +56,8 @@ def test_flagged_fields_cost_a_confirm_or_their_keystrokes() -> None:
     assert r["operator_seconds_per_document"] == pytest.approx(
         round(SECONDS_PER_DOCUMENT_OPENED + 2 * SECONDS_PER_CONFIRM + 1 * SECONDS_PER_KEYSTROKE, 1))
     assert r["silent_error"]["accepted"] == 10
+    total = 8 + 15 + 4 + 6 + 8 + 1 + 10 + 1 + 1
+    assert r["keystrokes_saved"] == pytest.approx(1 - (10 + 1) / total, abs=1e-4)  # both flagged fields unsaved
 
 
 def test_misclassified_document_is_keyed_in_full() -> None:

@@ -9,8 +9,9 @@ Definitions (see :mod:`jimu.bench.metrics`):
   (:func:`validators.policy.delivered_without_person`, the call ``jimu.pipeline.route`` makes),
   overall and for forms without restricted fields, with restricted fields under double entry
   (the default) and with ``auto_accept_restricted`` on for every check-digit field;
-* **keystrokes saved**: 1 − keystrokes still typed / keystrokes of keying everything; a flagged
-  field's keystrokes are typed, and so are a wrong accepted value's (someone downstream must);
+* **keystrokes saved**: 1 − keystrokes not saved / keystrokes of keying everything; a flagged
+  field's keystrokes are not saved (a person handles it, even when the proposal was right), and
+  neither are a wrong accepted value's (someone downstream must key it);
 * **operator seconds per document**: :func:`jimu.bench.metrics.operator_seconds`.
 
 A misclassified or unreadable document counts as keyed by hand in full.
@@ -81,7 +82,7 @@ class Group:
     accepted: int = 0
     errors: dict[str, ErrorRate] = field(default_factory=lambda: defaultdict(ErrorRate))  # group → accepted/wrong
     keys_total: int = 0
-    keys_typed: int = 0
+    keys_typed: int = 0  # keystrokes not saved (flagged fields, wrong accepted ones, documents keyed in full)
     seconds: float = 0.0
     reasons: Counter[str] = field(default_factory=Counter)
     holding_back: Counter[str] = field(default_factory=Counter)  # field flagged on a doc that was not delivered
@@ -142,7 +143,7 @@ def _score_document(truth: dict[str, Any], r: FileResult, thresholds: Thresholds
                            restricted_auto="yaml" if m == "double_entry" else "check_digit")
                  for m in RESTRICTED_MODES}
     d = decisions["double_entry"]
-    typed = confirms = 0
+    typed = confirms = unsaved = 0
     for fid, dec in d.fields.items():
         ok = same(values[fid], tv.get(fid))
         if dec.status == "accepted":
@@ -152,16 +153,18 @@ def _score_document(truth: dict[str, Any], r: FileResult, thresholds: Thresholds
                 if not ok:
                     g.wrong_fields[fid] += 1
             typed += 0 if ok else keys[fid]
-        else:
+            unsaved += 0 if ok else keys[fid]
+        else:  # a person handles it: its keystrokes are not saved (even when the proposal was right)
             confirms += 1
             typed += 0 if ok and leaves[fid].sensitivity != "restricted" else keys[fid]
+            unsaved += keys[fid]
     delivered = {m: delivered_without_person(form, dec, values) for m, dec in decisions.items()}
     for g in groups:
         for m in RESTRICTED_MODES:
             g.straight[m] += delivered[m]
             if restricted_free:
                 g.straight_restricted_free[m] += delivered[m]
-        g.keys_typed += typed
+        g.keys_typed += unsaved
         g.seconds += operator_seconds(typed, confirms, not delivered["double_entry"])
         g.reasons.update(x for dec in d.fields.values() for x in dec.reasons)
         if not delivered["double_entry"]:

@@ -7,8 +7,8 @@
 - **straight-through**: documents the pipeline delivered with no person (see
   :func:`validators.policy.delivered_without_person`), not a separate definition.
 - **keystrokes**: a choice or checkbox is 1 keystroke, digits and text their characters, an empty
-  field 0 (:func:`keystrokes`); a wrong accepted value counts as unsaved (a person must find and
-  retype it downstream).
+  field 0 (:func:`keystrokes`); a flagged field's keystrokes count as not saved (a person handles
+  it), and so do a wrong accepted value's (a person must find and retype it downstream).
 - **operator seconds**: :func:`operator_seconds`, with the constants below.
 """
 
