@@ -98,15 +98,32 @@ def fit_model(x: np.ndarray, y: np.ndarray, l2: float = 1.0, l2_bias: float = 0.
     beta = prior.copy()
     penalty = np.full(k + 1, l2)
     penalty[-1] = l2_bias
+
+    def loss(b: np.ndarray) -> float:
+        z = xb @ b
+        # log(1 + e^-z) for right samples, log(1 + e^z) for wrong ones, computed stably
+        nll = np.logaddexp(0.0, -z) * y + np.logaddexp(0.0, z) * (1 - y)
+        return float(nll.sum() + 0.5 * (penalty * (b - prior) ** 2).sum())
+
+    current = loss(beta)
     for _ in range(iterations):
-        z = np.clip(xb @ beta, -60, 60)
-        p = 1 / (1 + np.exp(-z))
+        p = 0.5 * (1 + np.tanh(0.5 * (xb @ beta)))  # the sigmoid, without overflow
         grad = xb.T @ (p - y) + penalty * (beta - prior)
         w = p * (1 - p)
         hess = (xb * w[:, None]).T @ xb + np.diag(penalty)
         step = np.linalg.solve(hess, grad)
-        beta -= step
-        if float(np.abs(step).max()) < 1e-9:
+        t = 1.0
+        while t > 1e-6:  # backtracking: a Newton step on nearly separable data may overshoot
+            cand = beta - t * step
+            value = loss(cand)
+            if value <= current:
+                break
+            t /= 2
+        if t <= 1e-6:
+            break
+        moved = float(np.abs(cand - beta).max())
+        beta, current = cand, value
+        if moved < 1e-9:
             break
     return AcceptanceModel(tuple(float(b) for b in beta[:-1]), float(beta[-1]))
 
