@@ -45,7 +45,7 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "setup: installing Python packages into .venv (first run takes a few minutes)"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true
-  .venv/bin/python -c "import jimu, tesserocr, cv2" || { echo "setup: Python packages failed to install" >&2; exit 1; }
+  .venv/bin/python -c "import jimu, tesserocr, cv2, onnxruntime, phonenumbers, pykakasi" || { echo "setup: Python packages failed to install" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
 echo "setup: ready ($(tesseract --version 2>&1 | head -1); languages: $(tesseract --list-langs 2>/dev/null | tail -n +2 | tr '\n' ' '))"
