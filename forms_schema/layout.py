@@ -131,19 +131,30 @@ def checkbox_square(entry: Box) -> Box:
 
 
 def table_cells(field: FormField) -> list[list[tuple[str, Box]]]:
-    """Rows of (column id, cell box), below the header row."""
+    """Rows of (column id, cell box), below the header row. Rows share the height left by the header,
+    or take ``row_heights``; a column ``under`` another takes the lower part of that column's cell."""
     assert field.rows
     b = field.box
-    row_h = (b.h - field.header_h) / field.rows
+    heights = field.row_heights or [(b.h - field.header_h) / field.rows] * field.rows
+    lower = {c.under: c for c in field.columns if c.under is not None}
     rows = []
-    for r in range(field.rows):
+    y = b.y + field.header_h
+    for row_h in heights:
         x = b.x
-        y = b.y + field.header_h + r * row_h
         cells = []
         for c in field.columns:
-            cells.append((c.id, Box(x=x, y=y, w=c.width, h=row_h)))
+            if c.under is not None:
+                continue
+            sub = lower.get(c.id)
+            if sub is None:
+                cells.append((c.id, Box(x=x, y=y, w=c.width, h=row_h)))
+            else:
+                top_h = row_h * (1 - sub.height_share)
+                cells.append((c.id, Box(x=x, y=y, w=c.width, h=top_h)))
+                cells.append((sub.id, Box(x=x, y=y + top_h, w=c.width, h=row_h - top_h)))
             x += c.width
         rows.append(cells)
+        y += row_h
     return rows
 
 
@@ -152,6 +163,8 @@ def table_header(field: FormField) -> list[tuple[str, Box]]:
     out = []
     x = b.x
     for c in field.columns:
+        if c.under is not None:
+            continue
         out.append((c.label, Box(x=x, y=b.y, w=c.width, h=field.header_h)))
         x += c.width
     return out

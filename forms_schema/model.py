@@ -93,6 +93,10 @@ class Column(Strict):
     required: bool = False
     sensitivity: Sensitivity = "normal"
     fill: str | None = None
+    # a sub-row: this column's cell sits under column ``under``'s cell in the same row (e.g. the name
+    # under its furigana), taking ``height_share`` of the row; its width must be that column's
+    under: str | None = None
+    height_share: float = Field(default=0.6, gt=0, lt=1)
 
 
 class FormField(Strict):
@@ -119,7 +123,8 @@ class FormField(Strict):
     charset: str | None = None  # text: characters a person may write (e.g. "0123456789-" for a phone)
     reading_of: str | None = None  # kana: the field whose name this is the reading of (furigana check)
     rows: int | None = None  # table
-    header_h: float = 6.0  # table
+    header_h: float = Field(default=6.0, ge=0)  # table: 0 = no header row
+    row_heights: list[float] | None = None  # table: each row's own height (mm), for rows of unequal height
     columns: list[Column] = []  # table
     fill: str | None = None  # fixture generator: which sample attribute fills this field
     note: str | None = None  # small printed guide text
@@ -151,9 +156,23 @@ class FormField(Strict):
         if self.label_w >= self.box.w:
             raise ValueError("label_w leaves no room for the entry area")
         if k == "table":
-            total = sum(c.width for c in self.columns)
+            by_id = {c.id: c for c in self.columns}
+            for col in self.columns:
+                if col.under is None:
+                    continue
+                top = by_id.get(col.under)
+                if top is None or top.under is not None:
+                    raise ValueError(f"column '{col.id}': under '{col.under}' must name a column that is not itself under one")
+                if abs(top.width - col.width) > 0.01:
+                    raise ValueError(f"column '{col.id}' sits under '{col.under}' and must be as wide ({top.width} mm)")
+            total = sum(c.width for c in self.columns if c.under is None)
             if total > self.box.w + 0.01:
                 raise ValueError(f"table columns are {total} mm wide but the box is {self.box.w} mm")
+            if self.row_heights is not None:
+                if len(self.row_heights) != self.rows or any(h <= 0 for h in self.row_heights):
+                    raise ValueError(f"row_heights needs {self.rows} positive heights")
+                if self.header_h + sum(self.row_heights) > self.box.h + 0.01:
+                    raise ValueError(f"the header and row_heights add up to more than the box's {self.box.h} mm")
         return self
 
 

@@ -157,3 +157,35 @@ def test_a_date_may_have_its_eras_in_any_arrangement_and_free_areas_for_its_part
     assert [c.x for c in lay.year] == [60, 68] and lay.units == []
     with pytest.raises(ValueError, match="must be the field's eras"):
         FormField.model_validate({**f.model_dump(), "eras": ["showa", "heisei"]})
+
+
+def test_a_table_may_split_a_cell_into_furigana_and_name_and_have_rows_of_unequal_height() -> None:
+    from forms_schema.layout import leaf_fields
+    from forms_schema.loader import parse_form
+
+    form = parse_form({"form_id": "t", "version": 1, "title": "t", "code": "c", "fields": [{
+        "id": "members", "label": "世帯員", "kind": "table", "box": {"x": 10, "y": 50, "w": 120, "h": 60},
+        "rows": 3, "header_h": 0, "row_heights": [20, 20, 14],
+        "columns": [{"id": "kana", "label": "フリガナ", "kind": "kana", "width": 60, "reading_of": "name"},
+                    {"id": "name", "label": "氏名", "kind": "text", "width": 60, "under": "kana", "height_share": 0.7},
+                    {"id": "relation", "label": "続柄", "kind": "text", "width": 30}]}]}, "t.yaml")
+    leaves = {lf.id: lf for lf in leaf_fields(form)}
+    kana, name = leaves["members[0].kana"].entry, leaves["members[0].name"].entry
+    assert (kana.x, kana.y, name.x) == (10, 50, 10)
+    assert kana.h == pytest.approx(6.0) and name.y == pytest.approx(56.0) and name.h == pytest.approx(14.0)
+    assert leaves["members[1].relation"].entry.y == 70 and leaves["members[2].relation"].entry.h == 14
+    assert leaves["members[0].kana"].reading_of == "members[0].name"
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"under": "nothing"}, "must name a column"),
+    ({"width": 50}, "must be as wide"),
+])
+def test_a_sub_row_column_is_checked(change: dict, message: str) -> None:
+    from forms_schema.loader import parse_form
+
+    name = {"id": "name", "label": "氏名", "kind": "text", "width": 60, "under": "kana"} | change
+    with pytest.raises(FormSchemaError, match=message):
+        parse_form({"form_id": "t", "version": 1, "title": "t", "code": "c", "fields": [{
+            "id": "members", "label": "世帯員", "kind": "table", "box": {"x": 10, "y": 50, "w": 120, "h": 60}, "rows": 2,
+            "columns": [{"id": "kana", "label": "フリガナ", "kind": "kana", "width": 60}, name]}]}, "t.yaml")
