@@ -57,12 +57,18 @@ def template_features(t: Template) -> tuple[F64, Any]:
         return hit
 
 
-def align(gray: U8, dpi: float, t: Template) -> tuple[F64, int, float] | None:
-    """A homography template px (WORK_DPI) → page px, with its inlier count and share, or None."""
+def page_features(gray: U8, dpi: float) -> tuple[F64, Any, float]:
+    """Keypoints (page px at FEATURE_DPI), descriptors and the scale used, computed once per page."""
     k = FEATURE_DPI / max(dpi, 1.0)
     small = np.asarray(cv2.resize(gray, None, fx=k, fy=k, interpolation=cv2.INTER_AREA), np.uint8)
-    tp, td = template_features(t)
     pp, pd = _features(small, N_FEATURES_PAGE)
+    return pp, pd, k
+
+
+def align(page: tuple[F64, Any, float], t: Template) -> tuple[F64, int, float] | None:
+    """A homography template px (WORK_DPI) → page px, with its inlier count and share, or None."""
+    pp, pd, k = page
+    tp, td = template_features(t)
     if td is None or pd is None or len(tp) < MIN_INLIERS or len(pp) < MIN_INLIERS:
         return None
     matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
@@ -110,8 +116,9 @@ def plausible(m: F64, t: Template, dpi: float) -> bool:
 def hypotheses(gray: U8, dpi: float, templates: list[Template]) -> list[tuple[F64, int, Template, int]]:
     """(matrix, quarter turn, template, inliers) per template that aligns, most inliers first."""
     out = []
+    page = page_features(gray, dpi)
     for t in templates:
-        got = align(gray, dpi, t)
+        got = align(page, t)
         if got is None:
             continue
         m, n, _share = got

@@ -64,10 +64,10 @@ def draw_preview(form: FormDefinition, page: np.ndarray) -> Image.Image:
 
 def write_preview(form: FormDefinition, out: Path, scan: Path | None = None) -> Path:
     """The blank (or ``scan``, registered onto the form) with the geometry drawn; PNG at ``out``."""
-    from extractors.templates import blank_image
+    from extractors.templates import get_template
 
     if scan is None:
-        page = blank_image(form)
+        page = get_template(form).image
     else:
         from extractors.ingest import load_documents
         from extractors.register import register_page

@@ -25,7 +25,6 @@ from typing import Any
 
 from fixtures.corpus import CORPUS_TODAY
 from forms_schema import get_form
-from forms_schema.model import LeafField
 from jimu.bench.extract_bench import FileResult
 from jimu.bench.metrics import ErrorRate, is_empty, keystrokes, operator_seconds, same
 from validators.calibrate import Sample
@@ -115,16 +114,12 @@ class Group:
         }
 
 
-def _kind(leaf: LeafField) -> str:
-    return leaf.kind
-
-
 def _score_document(truth: dict[str, Any], r: FileResult, thresholds: Thresholds, use_furigana: bool,
                     groups: list[Group]) -> None:
     form = get_form(truth["form_id"])
     leaves = {lf.id: lf for lf in form.leaf_fields()}
     tv = truth["fields"]
-    keys = {fid: keystrokes(_kind(leaves[fid]), tv.get(fid)) for fid in leaves}
+    keys = {fid: keystrokes(leaves[fid].kind, tv.get(fid)) for fid in leaves}
     restricted_free = not any(lf.sensitivity == "restricted" for lf in leaves.values())
     for g in groups:
         g.docs += 1

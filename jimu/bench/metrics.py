@@ -169,7 +169,7 @@ def provenance(corpora: list[Any], items: list[dict[str, Any]], thresholds_versi
     return {
         "commit": git("rev-parse", "HEAD") or None,
         "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
-        "corpus": [str(c) for c in corpora],
+        "corpus": [Path(c).name for c in corpora],  # folder names only: no machine paths in committed JSON
         "seeds": sorted({s["seed"] for s in scans if "seed" in s}),
         "forms_per_tier": dict(sorted(Counter(s.get("quality", "unknown") for s in scans).items())),
         "forms_per_form": dict(sorted(Counter(t.get("form_id", "?") for t in items).items())),

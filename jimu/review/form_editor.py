@@ -83,9 +83,9 @@ def edit_page(request: Request, form_id: str, s: WebSession = Depends(admin_user
 def blank_png(form_id: str, s: WebSession = Depends(admin_user)) -> Response:
     from PIL import Image
 
-    from extractors.templates import blank_image
+    from extractors.templates import get_template
 
-    img = Image.fromarray(blank_image(_form(form_id)))
+    img = Image.fromarray(get_template(_form(form_id)).image)  # the cached blank at WORK_DPI
     k = PREVIEW_DPI / 300
     img = img.resize((round(img.width * k), round(img.height * k)), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
