@@ -17,7 +17,7 @@ import yaml
 from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from forms_schema.layout import digit_cells, entry_box, option_boxes, tick_square
+from forms_schema.layout import date_layout, digit_cells, entry_box, option_boxes, table_cells, table_header, tick_square
 from forms_schema.model import FormField
 
 DPI = 200
@@ -182,7 +182,119 @@ def kokuho_todoke(out: Path) -> None:
         + yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
+def jidou_teate(out: Path) -> None:
+    """児童手当 認定請求書 of "another city", printed in green on white: labels printed inside the
+    top-left of their value boxes, furigana above the name, 郵便番号 in spaced 1文字枠, the filing
+    date as 令和　年　月　日 with no cells, and a children table whose cells split into a furigana
+    sub-row over the name, rows of unequal height."""
+    form_id = "jidou_teate"
+    ink = (0, 105, 70)
+    img = Image.new("RGB", (_mm(A4[0]), _mm(A4[1])), (255, 255, 255))
+    d = ImageDraw.Draw(img)
+    d.text((_mm(15), _mm(14)), "児童手当・特例給付　認定請求書", font=_font(6.5), fill=ink)
+    d.text((_mm(15), _mm(26)), "（あて先）市長", font=_font(3.5), fill=ink)
+    fields: list[dict[str, object]] = []
+
+    def cell(x: float, y: float, w: float, h: float, label: str, width: int = 2) -> None:
+        d.rectangle((_mm(x), _mm(y), _mm(x + w), _mm(y + h)), outline=ink, width=width)
+        if label:
+            d.text((_mm(x + 1.2), _mm(y + 0.8)), label, font=_font(2.6), fill=ink)
+
+    # 請求日: 令和　年　月　日, the era printed (not chosen), free areas for the numbers
+    d.text((_mm(128), _mm(26)), "請求日", font=_font(3.2), fill=ink)
+    d.text((_mm(142), _mm(25.5)), "令和", font=_font(4), fill=ink)
+    parts = {}
+    for i, (part, unit) in enumerate((("year", "年"), ("month", "月"), ("day", "日"))):
+        px = 151 + i * 15
+        d.text((_mm(px + 10), _mm(25.5)), unit, font=_font(4), fill=ink)
+        parts[part] = {"x": float(px), "y": 23.0, "w": 10.0, "h": 9.0}
+    fields.append({"id": "request_date", "label": "請求日", "kind": "date", "eras": ["reiwa"], "required": True,
+                   "validators": ["not_future"], "fill": "dates.today",
+                   "date_boxes": {"eras": {"reiwa": {"x": 141.0, "y": 23.0, "w": 9.0, "h": 9.0}}, **parts},
+                   "box": {"x": 126, "y": 22, "w": 70, "h": 11}, "label_w": 0})
+    d.text((_mm(15), _mm(37)), "１　請求者", font=_font(4), fill=ink)
+    d.rectangle((_mm(15), _mm(43), _mm(195), _mm(88)), outline=ink, width=4)  # 太枠
+    cell(15, 43, 110, 9, "フリガナ")
+    fields.append({"id": "applicant_kana", "label": "フリガナ", "kind": "kana", "reading_of": "applicant_name",
+                   "validators": ["katakana"], "box": {"x": 15, "y": 43, "w": 110, "h": 9}, "label_w": 0,
+                   "fill": "applicant.kana"})
+    cell(15, 52, 110, 15, "氏名")
+    fields.append({"id": "applicant_name", "label": "氏名", "kind": "text", "required": True,
+                   "box": {"x": 15, "y": 52, "w": 110, "h": 15}, "label_w": 0, "fill": "applicant.name"})
+    cell(125, 43, 70, 24, "電話番号")
+    fields.append({"id": "phone", "label": "電話番号", "kind": "text", "charset": "0123456789-",
+                   "validators": ["phone"], "box": {"x": 125, "y": 43, "w": 70, "h": 24}, "label_w": 0,
+                   "fill": "applicant.phone"})
+    # 郵便番号: 〒 then 7 cells 5.5 mm wide, every 7 mm
+    cell(15, 67, 180, 21, "")
+    d.text((_mm(17), _mm(69)), "住所", font=_font(2.6), fill=ink)
+    d.text((_mm(26), _mm(69)), "〒", font=_font(3.5), fill=ink)
+    for i in range(7):
+        x = 31 + 0.75 + i * 7
+        d.rectangle((_mm(x), _mm(68.2), _mm(x + 5.5), _mm(74.8)), outline=ink, width=1)
+    fields.append({"id": "zip", "label": "郵便番号", "kind": "digits", "cells": 7, "cell_w": 5.5, "cell_pitch": 7.0,
+                   "validators": ["postal_code"], "box": {"x": 31, "y": 67.5, "w": 50, "h": 8}, "label_w": 0,
+                   "fill": "applicant.zip"})
+    fields.append({"id": "address", "label": "住所", "kind": "text", "required": True, "validators": ["japan_address"],
+                   "box": {"x": 15, "y": 76, "w": 180, "h": 12}, "label_w": 0, "fill": "applicant.address"})
+    # ２　児童: a table with no header ruling of Jimu's kind, furigana over the name in one cell
+    d.text((_mm(15), _mm(95)), "２　支給要件児童（18歳到達後の最初の3月31日までの子）", font=_font(4), fill=ink)
+    table = {"x": 15.0, "y": 101.0, "w": 180.0}
+    header_h, row_heights = 7.0, [20.0, 20.0, 17.0]
+    columns = [
+        {"id": "kana", "label": "フリガナ／氏名", "kind": "kana", "width": 70.0, "reading_of": "name",
+         "validators": ["katakana"], "fill": "member.kana"},
+        {"id": "name", "label": "氏名", "kind": "text", "width": 70.0, "under": "kana", "height_share": 0.62,
+         "fill": "member.name"},
+        {"id": "birth", "label": "生年月日", "kind": "date", "width": 80.0, "eras": ["heisei", "reiwa"],
+         "validators": ["past"], "fill": "member.birth"},
+        {"id": "relationship", "label": "続柄", "kind": "text", "width": 30.0, "vocabulary": "relationship",
+         "fill": "member.relationship"},
+    ]
+    total_h = header_h + sum(row_heights)
+    tfield: dict[str, object] = {"id": "children", "label": "支給要件児童", "kind": "table", "rows": 3,
+                                 "header_h": header_h, "row_heights": row_heights, "columns": columns,
+                                 "box": {**table, "h": total_h}, "label_w": 0}
+    fields.append(tfield)
+    f = FormField.model_validate(tfield)
+    d.rectangle((_mm(15), _mm(101), _mm(195), _mm(101 + total_h)), outline=ink, width=3)
+    for label, hb in table_header(f):
+        d.rectangle((_mm(hb.x), _mm(hb.y), _mm(hb.right), _mm(hb.bottom)), fill=(222, 240, 230), outline=ink, width=2)
+        d.text((_mm(hb.x + 2), _mm(hb.y + 1.6)), label, font=_font(3.2), fill=ink)
+    for row in table_cells(f):
+        for cid, cb in row:
+            if cid == "name":  # the sub-row: a dotted line under the furigana, not a full rule
+                for x in range(_mm(cb.x), _mm(cb.right), 12):
+                    d.line((x, _mm(cb.y), x + 5, _mm(cb.y)), fill=ink, width=1)
+                d.line((_mm(cb.x), _mm(cb.bottom), _mm(cb.right), _mm(cb.bottom)), fill=ink, width=2)
+                continue
+            d.rectangle((_mm(cb.x), _mm(cb.y), _mm(cb.right), _mm(cb.bottom)), outline=ink, width=2)
+            if cid == "birth":
+                lay = date_layout(cb, ["heisei", "reiwa"])
+                for (era, eb), ch in zip(lay.eras, ("平", "令"), strict=True):
+                    d.text((_mm(eb.x + 0.8), _mm(eb.y + 1.5)), ch, font=_font(4), fill=ink)
+                for unit, ub in lay.units:
+                    d.text((_mm(ub.x + 0.3), _mm(ub.y + 1.8)), unit, font=_font(3.5), fill=ink)
+    d.rectangle((_mm(15), _mm(175), _mm(195), _mm(205)), outline=ink, width=2)
+    notes = ["【注意】", "・請求者は、児童を養育している方のうち所得の高い方です。",
+             "・公務員の方は勤務先に請求してください。"]
+    for i, line in enumerate(notes):
+        d.text((_mm(19), _mm(178 + i * 8)), line, font=_font(3.5), fill=ink)
+    d.text((_mm(15), _mm(250)), "※市記入欄", font=_font(3.2), fill=ink)
+    d.rectangle((_mm(15), _mm(256), _mm(195), _mm(282)), outline=ink, width=2)
+    for x in (60, 105, 150):
+        d.line((_mm(x), _mm(256), _mm(x), _mm(282)), fill=ink, width=2)
+    out.mkdir(parents=True, exist_ok=True)
+    img.save(out / f"{form_id}_blank.png", dpi=(DPI, DPI))
+    definition = {"form_id": form_id, "version": 1, "title": "児童手当・特例給付 認定請求書", "code": "他市様式（試験用）",
+                  "template_image": {"file": f"{form_id}_blank.png", "dpi": DPI}, "fields": fields}
+    (out / f"{form_id}.yaml").write_text(
+        "# A foreign form (scripts/make_foreign_forms.py): its blank scan is the template.\n"
+        + yaml.safe_dump(definition, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
 if __name__ == "__main__":
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("tests/resources/foreign")
     shugaku_enjo(folder)
     kokuho_todoke(folder)
+    jidou_teate(folder)
