@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from forms_schema.layout import date_layout, digit_cells, entry_box, option_boxes, table_cells, table_header, tick_square
-from forms_schema.model import FormField
+from forms_schema.model import Box, FormField
 
 DPI = 200
 A4 = (210.0, 297.0)
@@ -229,12 +229,11 @@ def jidou_teate(out: Path) -> None:
     cell(15, 67, 180, 21, "")
     d.text((_mm(17), _mm(69)), "住所", font=_font(2.6), fill=ink)
     d.text((_mm(26), _mm(69)), "〒", font=_font(3.5), fill=ink)
-    for i in range(7):
-        x = 31 + 0.75 + i * 7
-        d.rectangle((_mm(x), _mm(68.2), _mm(x + 5.5), _mm(74.8)), outline=ink, width=1)
+    zip_box = {"x": 30.55, "y": 68.2, "w": 49.9, "h": 6.6}  # the cells fill the box's height
+    for b in digit_cells(Box.model_validate(zip_box), 7, 5.5, 7.0):
+        d.rectangle((_mm(b.x), _mm(b.y), _mm(b.right), _mm(b.bottom)), outline=ink, width=1)
     fields.append({"id": "zip", "label": "郵便番号", "kind": "digits", "cells": 7, "cell_w": 5.5, "cell_pitch": 7.0,
-                   "validators": ["postal_code"], "box": {"x": 31, "y": 67.5, "w": 50, "h": 8}, "label_w": 0,
-                   "fill": "applicant.zip"})
+                   "validators": ["postal_code"], "box": zip_box, "label_w": 0, "fill": "applicant.zip"})
     fields.append({"id": "address", "label": "住所", "kind": "text", "required": True, "validators": ["japan_address"],
                    "box": {"x": 15, "y": 76, "w": 180, "h": 12}, "label_w": 0, "fill": "applicant.address"})
     # ２　児童: a table with no header ruling of Jimu's kind, furigana over the name in one cell
@@ -271,7 +270,7 @@ def jidou_teate(out: Path) -> None:
             d.rectangle((_mm(cb.x), _mm(cb.y), _mm(cb.right), _mm(cb.bottom)), outline=ink, width=2)
             if cid == "birth":
                 lay = date_layout(cb, ["heisei", "reiwa"])
-                for (era, eb), ch in zip(lay.eras, ("平", "令"), strict=True):
+                for (_era, eb), ch in zip(lay.eras, ("平", "令"), strict=True):
                     d.text((_mm(eb.x + 0.8), _mm(eb.y + 1.5)), ch, font=_font(4), fill=ink)
                 for unit, ub in lay.units:
                     d.text((_mm(ub.x + 0.3), _mm(ub.y + 1.8)), unit, font=_font(3.5), fill=ink)

@@ -135,31 +135,82 @@ def test_preview_draws_every_field_over_the_blank_or_a_registered_scan(foreign_f
         assert tuple(img[y, x]) == ENTRY or tuple(img[y, x + 1]) == ENTRY, leaf.id
 
 
-def test_propose_finds_the_fields_of_a_foreign_blank_within_a_millimetre(tmp_path: Path) -> None:
-    import yaml
+@pytest.fixture(scope="module")
+def drafts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``jimu forms propose`` run once on each foreign blank, as a user runs it."""
     from typer.testing import CliRunner
 
-    from forms_schema.loader import load_form_file
     from jimu.cli import app
 
-    r = CliRunner().invoke(app, ["forms", "propose", str(FOREIGN / "shugaku_enjo_blank.png"), "--form-id",
-                                 "shugaku_draft", "--out", str(tmp_path)])
-    assert r.exit_code == 0, r.output
-    draft = load_form_file(tmp_path / "shugaku_draft.yaml")  # the draft loads strictly
-    assert "# proposal 0." in (tmp_path / "shugaku_draft.yaml").read_text(encoding="utf-8")
-    truth = yaml.safe_load((FOREIGN / "shugaku_enjo.yaml").read_text(encoding="utf-8"))["fields"]
-    found = 0
-    for t in truth:
-        b = t["box"]
-        near = [f for f in draft.fields if abs(f.box.x - b["x"]) <= 1 and abs(f.box.y - b["y"]) <= 1
-                and abs(f.box.w - b["w"]) <= 1 and abs(f.box.h - b["h"]) <= 1]
-        if near and near[0].kind == t["kind"] and near[0].label == t["label"]:
-            found += 1
-            if t["kind"] == "digits":
-                assert near[0].cells == t["cells"], t["id"]
-            if t["kind"] == "single_choice":
-                assert [o.label for o in near[0].options] == ["男", "女"]
-    assert found >= 0.8 * len(truth), f"{found} of {len(truth)} fields proposed right"
+    out = tmp_path_factory.mktemp("drafts")
+    made = {}
+    for form_id in ("shugaku_enjo", "kokuho_todoke", "jidou_teate"):
+        r = CliRunner().invoke(app, ["forms", "propose", str(FOREIGN / f"{form_id}_blank.png"), "--form-id",
+                                     f"{form_id}_draft", "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        made[form_id] = out / f"{form_id}_draft.yaml"
+    return made
+
+
+@pytest.mark.parametrize("form_id", ["shugaku_enjo", "kokuho_todoke", "jidou_teate"])
+def test_propose_finds_the_fields_of_a_foreign_blank_within_a_millimetre(drafts: dict[str, Path], form_id: str) -> None:
+    import yaml
+
+    from forms_schema.loader import load_form_file
+    from jimu.bench.foreign_bench import score_proposal
+
+    load_form_file(drafts[form_id])  # the draft loads strictly
+    assert "# proposal 0." in drafts[form_id].read_text(encoding="utf-8")
+    truth = yaml.safe_load((FOREIGN / f"{form_id}.yaml").read_text(encoding="utf-8"))["fields"]
+    got = yaml.safe_load(drafts[form_id].read_text(encoding="utf-8"))["fields"]
+    score = score_proposal(truth, got)
+    assert score["boxes_within_1mm"] >= 0.8 * len(truth), score["edit_list"]
+    assert score["kind_right"] == score["boxes_within_1mm"] and score["label_right"] == score["boxes_within_1mm"]
+
+
+def _draft_field(drafts: dict[str, Path], form_id: str, label: str) -> dict[str, object]:
+    import yaml
+
+    fields = yaml.safe_load(drafts[form_id].read_text(encoding="utf-8"))["fields"]
+    return next(f for f in fields if f["label"] == label)
+
+
+def test_propose_finds_digit_runs_with_their_own_width_and_pitch(drafts: dict[str, Path]) -> None:
+    kigou = _draft_field(drafts, "kokuho_todoke", "記号番号")
+    assert kigou["kind"] == "digits" and kigou["cells"] == 8
+    assert abs(kigou["cell_w"] - 8.0) <= 0.3 and abs(kigou["cell_pitch"] - 10.0) <= 0.3
+    zip_code = _draft_field(drafts, "jidou_teate", "郵便番号")  # 〒 and 7 cells over the address, one cell
+    assert zip_code["cells"] == 7 and zip_code["validators"] == ["postal_code"]
+    assert _draft_field(drafts, "jidou_teate", "住所")["validators"] == ["japan_address"]
+    assert _draft_field(drafts, "shugaku_enjo", "世帯人数")["cells"] == 2
+
+
+def test_propose_finds_options_stacked_ticked_and_printed_to_circle(drafts: dict[str, Path]) -> None:
+    sex = _draft_field(drafts, "kokuho_todoke", "性別")  # 男 above 女, to circle
+    assert sex["mark"] == "circle" and [o["label"] for o in sex["options"]] == ["男", "女"]
+    assert sex["options"][0]["box"]["y"] < sex["options"][1]["box"]["y"]
+    reason = _draft_field(drafts, "kokuho_todoke", "異動の理由")  # 1./2./3., the note in brackets left out
+    assert [o["label"] for o in reason["options"]] == ["1.転入", "2.社会保険の離脱", "3.出生"]
+    ticked = _draft_field(drafts, "shugaku_enjo", "性別")
+    assert ticked["mark"] == "tick" and [o["label"] for o in ticked["options"]] == ["男", "女"]
+
+
+def test_propose_finds_printed_eras_and_free_date_areas(drafts: dict[str, Path]) -> None:
+    birth = _draft_field(drafts, "kokuho_todoke", "生年月日")
+    assert birth["kind"] == "date" and birth["eras"] == ["taisho", "showa", "heisei", "reiwa"]
+    boxes = birth["date_boxes"]
+    assert boxes["year"]["x"] < boxes["month"]["x"] < boxes["day"]["x"]
+    assert boxes["eras"]["taisho"]["y"] < boxes["eras"]["heisei"]["y"]  # printed 2×2
+
+
+def test_propose_finds_a_table_with_a_furigana_sub_row(drafts: dict[str, Path]) -> None:
+    table = _draft_field(drafts, "jidou_teate", "支給要件児童")
+    assert table["kind"] == "table" and table["rows"] == 3
+    assert [round(h) for h in table["row_heights"]] == [20, 20, 17]
+    kana, name, birth, rel = table["columns"]
+    assert kana["kind"] == "kana" and name["under"] == kana["id"] and kana["reading_of"] == name["id"]
+    assert birth["kind"] == "date" and birth["eras"] == ["heisei", "reiwa"]
+    assert rel["vocabulary"] == "relationship"
 
 
 KOKUHO = {"householder_name": "鈴木一郎", "householder_kana": "スズキイチロウ", "sex": "female",

@@ -247,3 +247,39 @@ def pipeline(
 
         prov = provenance([scans], [t for _, t in iter_truth(scans)], Thresholds.load().version)
         json_out.write_text(json.dumps({"_provenance": prov} | r, ensure_ascii=False, indent=2))
+
+
+@app.command("foreign")
+def foreign(
+    forms_dir: Path = typer.Option(Path("tests/resources/foreign"), "--forms-dir",
+                                   help="Folder of city form definitions with their blank scans."),
+    count: int = typer.Option(20, "--count", min=1, help="Filled copies per form and capture."),
+    seed: int = typer.Option(901, "--seed"),
+    work: Path = typer.Option(Path("data/bench-foreign"), "--work", help="Scratch folder (emptied first)."),
+    json_out: Path | None = typer.Option(None, "--json-out"),
+) -> None:
+    """Adding each city form, measured: propose vs its definition, editor fixes, filled copies through `jimu batch run`."""
+    from jimu.bench import foreign_bench
+    from jimu.bench.metrics import provenance
+    from validators.policy import Thresholds
+
+    if not forms_dir.is_dir():
+        raise BadArgsError(f"forms folder not found: {forms_dir}")
+    r = foreign_bench.run(forms_dir, work, count, seed, progress=lambda m: console.print(f"[dim]{m}[/]"))
+    t = Table("form", "fields", "propose s", "boxes ≤ 1 mm", "kind right", "label right", "edits", "editor min (KLM)",
+              title="Adding a form: propose, then the editor")
+    for fid, f in r["forms"].items():
+        boxes = f"{f['boxes_within_1mm']} ({_pct(f['boxes_within_1mm_share'])})"
+        t.add_row(fid, str(f["fields"]), f"{f['propose_seconds']:.0f}", boxes, str(f["kind_right"]),
+                  str(f["label_right"]), str(f["edits"]), f"{f['editor_seconds'] / 60:.1f}")
+    console.print(t)
+    t = Table("form / capture", "copies", "classified", "written exact", "auto-accepted", "silent errors",
+              title="Filled copies through jimu batch run (before calibration)")
+    for g, c in r["copies"].items():
+        t.add_row(g, str(c["copies"]), _pct(c["classified"]), _pct(c["written_exact"]), str(c["auto_accepted"]),
+                  str(c["silent_errors"]["wrong"]))
+    console.print(t)
+    if json_out:
+        prov = provenance([forms_dir], [], Thresholds.load().version) | {"seed": seed, "count": count}
+        json_out.write_text(json.dumps({"_provenance": prov} | r, ensure_ascii=False, indent=2))
+        console.print(f"wrote {json_out}")
