@@ -250,7 +250,8 @@ def run(forms_dir: Path, work: Path, count: int, seed: int, captures: tuple[str,
         blank = forms_dir / ref["template_image"]["file"]
         progress(f"{form_id}: propose on {blank.name}")
         proposed, seconds = run_propose(blank, f"{form_id}_draft", work / "drafts")
-        report["forms"][form_id] = {"propose_seconds": round(seconds, 1)} | score_proposal(ref["fields"], proposed, ref["title"], ref["code"])
+        score = score_proposal(ref["fields"], proposed, ref["title"], ref["code"])
+        report["forms"][form_id] = {"propose_seconds": round(seconds, 1)} | score
     inbox = work / "inbox" / "他市様式"
     inbox.mkdir(parents=True)
     truths: dict[str, dict[str, Any]] = {}
