@@ -119,3 +119,39 @@ def test_only_an_admin_may_open_the_editor(live: LiveApp, new_page: Any) -> None
     _login(page, live.url, "op1")
     r = page.goto(f"{live.url}/forms/shugaku_enjo/edit")
     assert r is not None and r.status == 403
+
+
+def test_options_eras_and_the_title_are_edited_in_the_editor(live: LiveApp, city_forms: Path, new_page: Any,
+                                                             screenshots: Path) -> None:
+    """What the panel's inputs do not hold (options, cells, eras, table columns) is edited as JSON beside them."""
+    import json
+
+    from forms_schema.loader import load_form_file
+
+    page = new_page()
+    _login(page, live.url, "admin1")
+    page.goto(f"{live.url}/forms/kokuho_todoke/edit")
+    page.wait_for_load_state("load")
+    page.fill("#ed-title", "国民健康保険 異動届（世帯）")
+    page.press("#ed-title", "Tab")
+    page.locator("#fbox-sex").click()
+    more = json.loads(page.input_value("#ed-more"))
+    assert [o["label"] for o in more["options"]] == ["男", "女"] and more["mark"] == "circle"
+    page.fill("#ed-more", "{not json")
+    page.press("#ed-more", "Tab")
+    assert "読めません" in page.inner_text("#ed-more-error")
+    more["options"][0]["label"] = "男性"
+    page.fill("#ed-more", json.dumps(more, ensure_ascii=False))
+    page.press("#ed-more", "Tab")
+    assert page.inner_text("#ed-more-error") == ""
+    page.screenshot(path=str(screenshots / "form-editor-detail.png"), full_page=True)
+    page.keyboard.press("Control+s")
+    _wait_text(page, "#ed-status", "保存しました")
+    assert page.js_errors == []
+    saved = load_form_file(city_forms / "kokuho_todoke.yaml")
+    sex = next(f for f in saved.fields if f.id == "sex")
+    assert saved.title == "国民健康保険 異動届（世帯）" and [o.label for o in sex.options] == ["男性", "女"]
+    assert sex.options[0].box is not None  # the option keeps its own box
+    page.reload()
+    page.locator("#fbox-sex").click()
+    assert json.loads(page.input_value("#ed-more"))["options"][0]["label"] == "男性"

@@ -20,7 +20,19 @@
     validators: document.getElementById("ed-validators"), sensitivity: document.getElementById("ed-sensitivity"),
     x: document.getElementById("ed-x"), y: document.getElementById("ed-y"), w: document.getElementById("ed-w"),
     h: document.getElementById("ed-h"), labelW: document.getElementById("ed-label-w"),
+    more: document.getElementById("ed-more"),
   };
+  const moreError = document.getElementById("ed-more-error");
+  const titleInput = document.getElementById("ed-title");
+  const codeInput = document.getElementById("ed-code");
+  // the keys the panel's own inputs edit; every other key of a field is in the JSON detail box
+  const PANEL_KEYS = ["id", "label", "kind", "required", "validators", "sensitivity", "box", "label_w"];
+
+  function detail(f) {
+    const rest = {};
+    for (const [k, v] of Object.entries(f)) if (!PANEL_KEYS.includes(k)) rest[k] = v;
+    return Object.keys(rest).length ? JSON.stringify(rest, null, 1) : "";
+  }
   const round1 = (v) => Math.round(v * 10) / 10;
 
   function say(text, kind) {
@@ -59,7 +71,7 @@
     });
   }
 
-  function select(i, focus) {
+  function select(i, focus, fromEdit) {
     selected = i;
     sheet.querySelectorAll(".fbox").forEach((el) => el.classList.toggle("selected", el.dataset.i === String(i)));
     const f = def.fields[i];
@@ -72,6 +84,10 @@
     inputs.sensitivity.value = f.sensitivity || "normal";
     inputs.x.value = f.box.x; inputs.y.value = f.box.y; inputs.w.value = f.box.w; inputs.h.value = f.box.h;
     inputs.labelW.value = f.label_w === undefined ? 30 : f.label_w;
+    if (!(fromEdit && moreError.textContent)) {  // keep what the person typed while it does not parse
+      inputs.more.value = detail(f);
+      moreError.textContent = "";
+    }
     if (focus) {
       const el = sheet.querySelector('.fbox[data-i="' + i + '"]');
       if (el) el.focus();
@@ -99,9 +115,22 @@
     }
     const lw = parseFloat(inputs.labelW.value);
     if (!Number.isNaN(lw)) f.label_w = round1(lw);
+    let rest = {};
+    try {
+      rest = inputs.more.value.trim() ? JSON.parse(inputs.more.value) : {};
+      if (typeof rest !== "object" || Array.isArray(rest) || rest === null) throw new Error("{ … } の形にしてください");
+      moreError.textContent = "";
+    } catch (e) {
+      moreError.textContent = "詳細の JSON が読めません（変更していません）: " + e.message;
+      rest = null;
+    }
+    if (rest !== null) {
+      for (const k of Object.keys(f)) if (!PANEL_KEYS.includes(k)) delete f[k];
+      for (const [k, v] of Object.entries(rest)) if (!PANEL_KEYS.includes(k)) f[k] = v;
+    }
     changed();
     draw();
-    select(selected, false);
+    select(selected, false, true);
   }
 
   Object.values(inputs).forEach((el) => el && el.addEventListener("change", fromPanel));
@@ -203,6 +232,10 @@
     if (selected >= 0 && document.activeElement && document.activeElement.closest("#ed-panel")) fromPanel();
   }
 
+  titleInput.value = def.title || "";
+  codeInput.value = def.code || "";
+  titleInput.addEventListener("change", () => { def.title = titleInput.value; changed(); });
+  codeInput.addEventListener("change", () => { def.code = codeInput.value; changed(); });
   if (saveBtn) saveBtn.addEventListener("click", save);
   const addBtn = document.getElementById("ed-add");
   if (addBtn) addBtn.addEventListener("click", add);
