@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -31,6 +32,8 @@ RATIO = 0.8  # Lowe's ratio test
 RANSAC_PX = 4.0  # at FEATURE_DPI
 MIN_INLIERS = 40
 MIN_INLIER_SHARE = 0.08
+VERIFY_INLIERS = 100  # a fit this strong, and VERIFY_MARGIN × any other form's, is the form by itself
+VERIFY_MARGIN = 2.5
 
 _ORB_LOCK = threading.Lock()
 _TEMPLATE_FEATURES: dict[str, tuple[F64, Any]] = {}
@@ -65,8 +68,20 @@ def page_features(gray: U8, dpi: float) -> tuple[F64, Any, float]:
     return pp, pd, k
 
 
-def align(page: tuple[F64, Any, float], t: Template) -> tuple[F64, int, float] | None:
-    """A homography template px (WORK_DPI) → page px, with its inlier count and share, or None."""
+@dataclass(frozen=True)
+class FeatureFit:
+    """A blank's printed features fitted onto a page."""
+
+    matrix: F64  # template px (WORK_DPI) → page px
+    rotation: int  # the page's quarter turn, clockwise
+    template: Template
+    inliers: int
+    points: F64  # the inliers in template px, as fit points: N×4 x, y, residual (0), inlier (1)
+
+
+def align(page: tuple[F64, Any, float], t: Template) -> tuple[F64, int, float, F64] | None:
+    """A homography template px (WORK_DPI) → page px, its inlier count and share, and the inliers
+    (template px), or None."""
     pp, pd, k = page
     tp, td = template_features(t)
     if td is None or pd is None or len(tp) < MIN_INLIERS or len(pp) < MIN_INLIERS:
@@ -88,7 +103,9 @@ def align(page: tuple[F64, Any, float], t: Template) -> tuple[F64, int, float] |
     # template px (WORK_DPI) → template px (FEATURE_DPI) → page px (FEATURE_DPI) → page px (full)
     to_small_t = H.scale_map(WORK_DPI / FEATURE_DPI)  # maps coarse → fine; we need its inverse
     m = H.compose(H.scale_map(1.0 / k), H.compose(H.h3(hm), np.linalg.inv(to_small_t)))
-    return m, inliers, share
+    pts = src[mask.ravel() > 0] * (WORK_DPI / FEATURE_DPI)
+    points = np.column_stack([pts, np.zeros(len(pts)), np.ones(len(pts))])
+    return m, inliers, share, points
 
 
 def quarter_turn(m: F64, t: Template) -> int:
@@ -113,15 +130,26 @@ def plausible(m: F64, t: Template, dpi: float) -> bool:
     return all(x > 0 for x in cross) or all(x < 0 for x in cross)
 
 
-def hypotheses(gray: U8, dpi: float, templates: list[Template]) -> list[tuple[F64, int, Template, int]]:
-    """(matrix, quarter turn, template, inliers) per template that aligns, most inliers first."""
+def hypotheses(gray: U8, dpi: float, templates: list[Template]) -> list[FeatureFit]:
+    """One fit per template that aligns plausibly, most inliers first."""
     out = []
     page = page_features(gray, dpi)
     for t in templates:
         got = align(page, t)
         if got is None:
             continue
-        m, n, _share = got
+        m, n, _share, points = got
         if plausible(m, t, dpi) and math.isfinite(float(m.sum())):
-            out.append((m, quarter_turn(m, t), t, n))
-    return sorted(out, key=lambda o: -o[3])
+            out.append(FeatureFit(m, quarter_turn(m, t), t, n, points))
+    return sorted(out, key=lambda o: -o.inliers)
+
+
+def verifies(fits: list[FeatureFit], form_id: str) -> bool:
+    """The printed features alone make the page this form: a fit with many inliers, far more than
+    any other form's. Used only for forms without corner marks (a city's own paper form), whose
+    thin or grey ruling a fax or a photo may lose, so that the match of its lines falls short."""
+    mine = next((f for f in fits if f.template.form_id == form_id), None)
+    if mine is None or len(mine.template.mark_centres) or mine.inliers < VERIFY_INLIERS:
+        return False
+    others = max((f.inliers for f in fits if f.template.form_id != form_id), default=0)
+    return mine.inliers >= VERIFY_MARGIN * others

@@ -70,6 +70,8 @@ REFINE_MIN_INLIERS = 6
 DPI_GUESS_STEPS = (1.0, 1.25, 0.8)  # a page without a sure scale: where to look for the marks
 DPI_AGREE = 0.04  # the marks' spacing overrides a size-based estimate that is further off than this
 REFINE_MAY_COST = 0.02  # a refinement that lowers the match score by more than this is not taken
+VERIFY_MAX_EXTRA = 0.01  # a form classified by its features alone: at most this much ink where it is white
+VERIFY_MIN_RECALL = 0.2  # ... and at least this share of its ruling found
 FEATURES_BELOW = 0.9  # a marks hypothesis scoring less than this is checked against the printed features
 
 
@@ -340,9 +342,14 @@ def locate(page: Page, form_ids: list[str] | None = None) -> Location:
     aligned = False
     if best is not None and best[0][0].score >= FEATURES_BELOW:
         best, points, aligned = _refined(prep, best, templates)
+    fits: list[FA.FeatureFit] = []
     if not aligned or decide(best[0] if best else []).form_id is None:  # the printed features
-        for m_f, rot_f, _t, _n in FA.hypotheses(prep.gray, prep.dpi, templates)[:2]:
-            cand, pts, ok = _refined(prep, (P.score(prep, m_f, templates), m_f, rot_f), templates)
+        fits = FA.hypotheses(prep.gray, prep.dpi, templates)
+        for fit in fits[:2]:
+            cand, pts, ok = _refined(prep, (P.score(prep, fit.matrix, templates), fit.matrix, fit.rotation), templates)
+            if not ok and supported(fit.points, fit.template):
+                # the windows found too little (a fax's lost ruling), but the features hold all over
+                cand, pts, ok = (P.score(prep, fit.matrix, templates), fit.matrix, fit.rotation), fit.points, True
             if best is None or (ok, cand[0][0].score) > (aligned, best[0][0].score):
                 best, points, aligned, method, n_marks = cand, pts, ok, "features", 0
         timings["features"] = time.perf_counter() - t0
@@ -359,6 +366,8 @@ def locate(page: Page, form_ids: list[str] | None = None) -> Location:
     ranked, m, rot = best
     timings["refine"] = time.perf_counter() - t0
     cls = decide(ranked)
+    if cls.form_id is None and method == "features" and aligned:
+        cls = _verified_by_features(ranked, fits)
     tolerant = None
     if cls.form_id is None:
         warped, valid = P.warp_coarse(prep, m, templates[0])
@@ -367,6 +376,20 @@ def locate(page: Page, form_ids: list[str] | None = None) -> Location:
         classification=cls, matrix=m, rotation=rot, marks=n_marks, method=method, timings=timings,
         dpi=prep.dpi, fit_points=points, tolerant=tolerant, aligned=aligned,
     )
+
+
+def _verified_by_features(ranked: list[FormScore], fits: list[FA.FeatureFit]) -> Classification:
+    """A city's own form whose ruling the capture lost (a standard-mode fax): its printed features
+    decide, provided nothing is printed where the blank is white."""
+    unknown = decide(ranked)
+    best = ranked[0] if ranked else None
+    if not fits or best is None:
+        return unknown
+    fid = fits[0].template.form_id
+    s = next((s for s in ranked if s.form_id == fid), None)
+    if s is None or s.extra > VERIFY_MAX_EXTRA or s.recall < VERIFY_MIN_RECALL or not FA.verifies(fits, fid):
+        return unknown
+    return Classification(form_id=fid, score=s.score, ranked=[s, *[r for r in ranked if r is not s]])
 
 
 def supported(points: F64, t: Template) -> bool:

@@ -236,3 +236,43 @@ def test_a_tinted_form_with_stacked_options_and_spaced_cells_is_read(foreign_for
     assert res.form_id == "kokuho_todoke" and res.rotation == turn
     got = {k: f.value for k, f in res.fields.items()}
     assert got == KOKUHO
+
+
+def _page_of(scan: object) -> Page:
+    from extractors.ingest import load_documents
+
+    return load_documents(scan)[0].pages[0]  # type: ignore[arg-type]
+
+
+def test_a_standard_mode_fax_of_a_grey_form_is_found_by_its_printed_features(foreign_forms: None,
+                                                                              tmp_path: Path) -> None:
+    """200×100 dpi, 1 bit: the blank's thin grey ruling is mostly lost, so its lines match poorly;
+    the printed features decide (and align it), as nothing is printed where the blank is white."""
+    from extractors import register as R
+    from fixtures.corpus import make_one
+    from forms_schema import get_form
+
+    scan, truth, _ = make_one(get_form("shugaku_enjo"), 950, 4, "fax")
+    assert truth["scan"]["dpi"] == [200, 100]
+    from fixtures.scan import save_scan
+
+    loc = R.locate(_page_of(save_scan(scan, tmp_path / "fax")))
+    assert loc.method == "features" and loc.aligned
+    assert loc.classification.form_id == "shugaku_enjo"
+    assert loc.classification.score < 0.6  # the lines alone would not have made it the form
+
+
+@pytest.mark.parametrize(("kind", "quality"), [("letter", "fax"), ("table", "fax"), ("photo", "phone"),
+                                               ("letter", "office")])
+def test_other_documents_stay_unknown_beside_the_city_forms(foreign_forms: None, kind: str, quality: str) -> None:
+    import random
+
+    from extractors import register as R
+    from fixtures.scan import simulate_scan
+    from tests.resources.other_documents import letter_page, photo_page, table_page
+
+    rng = random.Random(kind + quality)
+    img = {"letter": letter_page, "photo": photo_page, "table": table_page}[kind](rng)
+    s = simulate_scan(img, quality, random.Random(7))  # type: ignore[arg-type]
+    page = Page(image=R.to_gray(np.asarray(s.image)), dpi=s.dpi, page_no=0)
+    assert R.locate(page).classification.form_id is None
