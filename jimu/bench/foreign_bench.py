@@ -239,8 +239,9 @@ def run(forms_dir: Path, work: Path, count: int, seed: int, captures: tuple[str,
         progress: Any = print) -> dict[str, Any]:
     from forms_schema.loader import load_form_file
 
-    if work.exists():
-        shutil.rmtree(work)
+    for scratch in ("drafts", "inbox", "data"):  # generated copies are kept: same seed, same files
+        if (work / scratch).exists():
+            shutil.rmtree(work / scratch)
     env = dict(os.environ) | {"JIMU_FORMS_DIRS": str(forms_dir)}
     report: dict[str, Any] = {"forms": {}, "copies": {}}
     yamls = sorted(p for p in forms_dir.glob("*.yaml"))
@@ -258,10 +259,13 @@ def run(forms_dir: Path, work: Path, count: int, seed: int, captures: tuple[str,
     for form_id in form_ids:
         for q in captures:
             progress(f"{form_id}: {count} copies, {q}")
-            folder = work / "copies" / f"{form_id}-{q}"
-            subprocess.run([sys.executable, "-m", "jimu.cli", "fixtures", "generate", "--form", form_id, "--count",
-                            str(count), "--seed", str(seed), "--quality", q, "--out", str(folder), "--workers", "1"],
-                           env=env, check=True, capture_output=True, timeout=3600)
+            folder = work / "copies" / f"{form_id}-{q}-s{seed}"
+            if len(list(folder.glob("*.truth.json"))) != count:
+                if folder.exists():
+                    shutil.rmtree(folder)
+                subprocess.run([sys.executable, "-m", "jimu.cli", "fixtures", "generate", "--form", form_id, "--count",
+                                str(count), "--seed", str(seed), "--quality", q, "--out", str(folder), "--workers",
+                                "1"], env=env, check=True, capture_output=True, timeout=3600)
             for t in sorted(folder.glob("*.truth.json")):
                 stem = t.name[: -len(".truth.json")]
                 scan = next(p for p in folder.iterdir() if p.stem == stem and not p.name.endswith(".json"))
