@@ -16,9 +16,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from jimu.errors import InputFileError, QueueError, StoreError
+from jimu.errors import InputFileError, JimuError, QueueError, StoreError
 from jimu.pipeline import batch as pipeline
-from jimu.pipeline.inbox import InboxFile
+from jimu.pipeline.inbox import InboxFile, Skipped, display_name
 
 _CTX: dict[str, pipeline.BatchContext] = {}
 
@@ -34,11 +34,19 @@ def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
+def task_label(path: str, ward: str | None) -> str:
+    """A task run's name: the file's, when it is a scanner's plain ASCII name; a name with other
+    characters may be a person's (申請書_山田太郎.jpg) and is shown as a short hash."""
+    name = display_name(Path(path).name)
+    shown = name if name.isascii() else pipeline.masked(name)
+    return f"{ward}/{shown}" if ward else shown
+
+
 @task(name="process-file", retries=2, retry_delay_seconds=1, retry_condition_fn=transient_only,
-      task_run_name="process-file-{index}")
-def process_file_task(run_key: str, batch_id: str, path: str, ward: str | None, index: int) -> list[dict[str, Any]]:
-    routed = pipeline.process_file(_CTX[run_key], batch_id, InboxFile(Path(path), ward))
-    return [asdict(r) for r in routed]
+      task_run_name="{label}")
+def process_file_task(run_key: str, batch_id: str, path: str, ward: str | None, label: str) -> dict[str, Any]:
+    res = pipeline.process_file(_CTX[run_key], batch_id, InboxFile(Path(path), ward))
+    return asdict(res)
 
 
 def _batch(inbox: str, workers: int, trigger: str, relay_deadline_s: float) -> dict[str, Any]:
@@ -47,12 +55,21 @@ def _batch(inbox: str, workers: int, trigger: str, relay_deadline_s: float) -> d
     ctx = pipeline.open_context(workers)
     _CTX[run_key] = ctx
     try:
-        batch_id, files = pipeline.start_batch(ctx, Path(inbox), trigger)
-        futures = [process_file_task.submit(run_key, batch_id, str(f.path), f.ward, i) for i, f in enumerate(files)]
+        batch_id, found = pipeline.start_batch(ctx, Path(inbox), trigger)
+        futures = [process_file_task.submit(run_key, batch_id, str(f.path), f.ward, task_label(str(f.path), f.ward))
+                   for f in found.files]
         routed: list[pipeline.Routed] = []
-        for fut in futures:
-            routed += [pipeline.Routed(**r) for r in fut.result()]
-        summary = pipeline.finish(ctx, batch_id, routed, len(files), started, relay_deadline_s)
+        skipped = list(found.skipped)
+        try:
+            for fut in futures:
+                res = fut.result()
+                routed += [pipeline.Routed(**r) for r in res["routed"]]
+                if res["skipped"] is not None:
+                    skipped.append(Skipped(**res["skipped"]))
+        except JimuError as e:
+            pipeline.fail(ctx, batch_id, e)
+            raise
+        summary = pipeline.finish(ctx, batch_id, routed, len(found.files), started, relay_deadline_s, skipped)
         return asdict(summary)
     finally:
         ctx.close()

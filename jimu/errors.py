@@ -115,6 +115,27 @@ class StoreError(JimuError):
     default_hint = "Check JIMU_DATABASE_URL and that the database is reachable."
 
 
+class DiskFullError(StoreError):
+    """The disk holding the data folder (or the database) is full: the batch stops, nothing is lost."""
+
+    exit_code = 10
+    default_hint = (
+        "Free space on the disk holding the data folder (JIMU_DATA_DIR) and run the batch again: "
+        "files not yet read stay in the inbox and are taken on the next run. / "
+        "ディスクの空きを作ってから、もう一度実行してください。"
+    )
+
+
+def is_disk_full(e: BaseException) -> bool:
+    """An OSError ENOSPC/EDQUOT, or a database saying its disk is full."""
+    import errno
+
+    if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(e).lower()
+    return "disk is full" in text or "no space left" in text or "could not extend file" in text
+
+
 class QueueError(JimuError):
     exit_code = 8
     default_hint = "Check JIMU_QUEUE_URL and that the broker is reachable; records wait in the outbox."
@@ -165,3 +186,24 @@ class UserAdminError(JimuError):
 
     exit_code = 9
     default_hint = "Run `jimu users list` to see the accounts; roles are operator, supervisor and admin."
+
+
+# A clerk reads why a document was set aside in Japanese; the English stays in the logs.
+QUARANTINE_REASONS_JA: dict[str, str] = {
+    "unreadable": "ファイルを読み取れません。再スキャンしてください。",
+    "empty_file": "ファイルが空です（0バイト）。再スキャンしてください。",
+    "corrupt_file": "ファイルが壊れています（途中で切れている等）。再スキャンしてください。",
+    "unsupported_type": "対応していない形式です。PDF・TIFF・PNG・JPEG で保存してください。",
+    "encrypted_pdf": "パスワード付きのPDFです。パスワードを外すか、紙を再スキャンしてください。",
+    "over_limit": "ファイルが大きすぎるか、ページが多すぎます。分けて保存してください。",
+    "unknown_form": "Jimu の様式ではありません。区役所に回付してください。",
+    "not_aligned": "様式の位置を合わせられませんでした。用紙を平らにして再スキャンしてください。",
+    "blank_page": "白紙のページです。読み取り装置の給紙を確認してください。",
+    "internal_error": "内部エラーのため読み取れませんでした。システム担当に連絡してください（再処理できます）。",
+}
+
+
+def quarantine_message(code: str, english: str) -> str:
+    """The message stored with a quarantined document: Japanese for the clerk, then the English detail."""
+    ja = QUARANTINE_REASONS_JA.get(code, QUARANTINE_REASONS_JA["unreadable"])
+    return f"{ja} / {english}" if english and english != code else ja

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     # input limits (ingest)
     max_file_bytes: int = 200 * 1024 * 1024
+    # the inbox is listed twice this many seconds apart: a file whose size or time changed is still
+    # being written (a scanner, a copy over the network) and is taken on the next run
+    inbox_settle_s: float = 1.0
     max_pages: int = 60
     max_page_pixels: int = 60_000_000
     # PDFs are opened in a separate worker process that is killed when it overruns these
@@ -47,6 +50,7 @@ class Settings(BaseSettings):
         return self.master_data_dir / "chiba_city_towns.csv"
 
     # record store + queue (jimu/store, jimu/queue)
+    new_store: bool = False  # allow an empty or missing embedded store where history is expected
     database_url: str | None = None  # None → SQLite file {data_dir}/jimu.db; postgresql://… → PostgreSQL (psycopg 3)
     queue_url: str | None = None  # None → embedded SQLite queue {data_dir}/queue.db; amqp://… → RabbitMQ
     queue_name: str = "jimu.records"

@@ -184,7 +184,8 @@ def test_quarantine_and_reprocess(factory: sessionmaker[Session]) -> None:
     with session_scope(factory) as s:
         doc = repo.get_document(s, doc.id)
         assert (doc.state, doc.quarantine_code, doc.quarantine_message) == (
-            "quarantined", "encrypted_pdf", "The PDF has a password.")
+            "quarantined", "encrypted_pdf",
+            "パスワード付きのPDFです。パスワードを外すか、紙を再スキャンしてください。 / The PDF has a password.")
         repo.set_document_state(s, doc, "extracting", reason="reprocess")
         assert doc.quarantine_code is None
     with session_scope(factory) as s, pytest.raises(StoreError):

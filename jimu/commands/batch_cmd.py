@@ -33,7 +33,14 @@ def _summary_table(s: dict[str, Any]) -> None:
         else ""))
     t.add_row("throughput", f"{s['documents_per_s']:.2f} documents/s ({s['seconds']:.1f} s)")
     t.add_row("outbox pending", str(s["outbox_pending"]) + (f"  (queue: {s['relay_error']})" if s["relay_error"] else ""))
+    if s.get("skipped_entries"):
+        t.add_row("not taken this run", str(len(s["skipped_entries"])))
     console.print(t)
+    if s.get("skipped_entries"):
+        k = Table("file", "why it was not taken (理由)", title="entries not taken")
+        for e in s["skipped_entries"]:
+            k.add_row(e["file"], e["message"])
+        console.print(k)
     console.print("review flagged documents:  jimu review serve  →  http://127.0.0.1:8000/")
     console.print("read the queue:            jimu queue consume --max 10")
 
@@ -51,7 +58,7 @@ def run(
 
     if (warning := Thresholds.load().warning()) is not None:
         err.print(f"[bold red]{warning}[/]")
-    n = len(discover(path)) if path.exists() else 0
+    n = len(discover(path).files) if path.exists() else 0
     if prefect:
         from flows.quiet import quiet_prefect
 

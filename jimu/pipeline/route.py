@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from forms_schema import get_form
-from jimu.pipeline.inbox import InboxFile
+from jimu.pipeline.inbox import InboxFile, display_name
 from jimu.pipeline.work import DocOut, FileOut
 from jimu.queue.message import build_record_message
 from jimu.store import repo
@@ -44,26 +45,40 @@ def already_done(session: Session, file_sha: str) -> list[Document] | None:
     return None
 
 
-def keep_original(data_dir: Path, path: Path, sha: str) -> Path:
-    """A copy of the original scan, by sha256, in the data dir (the inbox file may then be removed)."""
-    dest = data_dir / "originals" / sha[:2] / f"{sha}{path.suffix.lower()}"
+def keep_original(data_dir: Path, path: Path, sha: str, max_bytes: int | None = None) -> Path | None:
+    """A copy of the original scan, by sha256, in the data dir (the inbox file may then be removed).
+
+    Nothing is copied for a file over ``max_bytes`` (it is quarantined as too large, and stays
+    where it was dropped) or for something that is not a plain file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or (max_bytes is not None and st.st_size > max_bytes):
+        return None
+    dest = data_dir / "originals" / sha[:2] / f"{sha}{display_name(path.suffix).lower()}"
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_suffix(dest.suffix + ".tmp")
-        shutil.copyfile(path, tmp)
-        tmp.replace(dest)
+        try:
+            shutil.copyfile(path, tmp)
+            tmp.replace(dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half copy behind
+            raise
     return dest
 
 
 def route_file(
     factory: sessionmaker[Session], batch_id: str, item: InboxFile, out: FileOut, thresholds: Thresholds,
-    data_dir: Path, today: dt.date | None = None,
+    data_dir: Path, today: dt.date | None = None, max_bytes: int | None = None,
 ) -> list[Routed]:
-    original = keep_original(data_dir, item.path, out.file_sha256) if item.path.exists() else None
+    original = keep_original(data_dir, item.path, out.file_sha256, max_bytes)
     if out.error_code is not None:
         with session_scope(factory) as s:
-            doc, created = repo.add_document(s, batch_id=batch_id, sha256=out.file_sha256, source_name=item.path.name,
-                                             original_path=original, ward=item.ward)
+            doc, created = repo.add_document(s, batch_id=batch_id, sha256=out.file_sha256,
+                                             source_name=display_name(item.path.name), original_path=original,
+                                             ward=item.ward)
             if doc.state not in FINAL_STATES:
                 repo.quarantine_document(s, doc, out.error_code, out.error_message or out.error_code)
             return [Routed(doc.id, doc.state, created, doc.quarantine_code)]
@@ -76,7 +91,7 @@ def route_document(
 ) -> Routed:
     with session_scope(factory) as s:
         doc, created = repo.add_document(s, batch_id=batch_id, sha256=d.sha256, file_sha256=out.file_sha256,
-                                         source_name=item.path.name, original_path=original,
+                                         source_name=display_name(item.path.name), original_path=original,
                                          page_count=d.page_count, ward=item.ward)
         if doc.state in FINAL_STATES:
             return Routed(doc.id, doc.state, False, doc.quarantine_code)

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from jimu.errors import AppendOnlyError, JimuError, StoreError
+from jimu.errors import AppendOnlyError, DiskFullError, JimuError, StoreError, is_disk_full
 from jimu.settings import Settings, get_settings
 from jimu.store.models import AuditEntry
 
@@ -158,6 +158,8 @@ def store_error(e: exc.SQLAlchemyError, what: str = "record store operation fail
         detail = str(orig).strip().splitlines()[0] if orig is not None else type(e).__name__
         if "append-only" in detail:
             return AppendOnlyError(f"{what}: {detail}")
+        if is_disk_full(orig if orig is not None else e):
+            return DiskFullError(f"{what}: the database's disk is full")
         return StoreError(f"{what}: {type(orig).__name__ if orig is not None else 'error'}: {detail}")
     return StoreError(f"{what}: {type(e).__name__}")
 
@@ -201,6 +203,25 @@ def downgrade(engine: Engine, revision: str) -> None:
         command.downgrade(cfg, revision)
 
 
+def refuse_lost_history(settings: Settings) -> None:
+    """Refuse to start on an embedded store that is empty where history is expected: a 0-byte
+    ``jimu.db`` (a failed copy, a restore gone wrong) or a missing one beside kept originals.
+    Starting anyway would create a fresh store, lose every record and read every file again as new."""
+    if settings.new_store:
+        return
+    db = settings.data_dir / "jimu.db"
+    originals = settings.data_dir / "originals"
+    if db.exists() and db.stat().st_size == 0:
+        why = f"the record store {db.name} in the data folder is empty (0 bytes)"
+    elif not db.exists() and originals.is_dir() and any(originals.iterdir()):
+        why = f"the record store {db.name} is missing, but the data folder keeps originals of earlier batches"
+    else:
+        return
+    raise StoreError(f"{why}; refusing to start, so that no history is lost",
+                     hint="Restore jimu.db from a backup, or set JIMU_NEW_STORE=1 to start a new, empty store "
+                          "(every file in the inbox is then read again as new).")
+
+
 def init_db(settings: Settings | None = None, *, url: str | None = None) -> sessionmaker[Session]:
     """Bring the record store's schema to ``head`` (a no-op when it is there) and return a session factory.
 
@@ -210,6 +231,7 @@ def init_db(settings: Settings | None = None, *, url: str | None = None) -> sess
         settings = settings or get_settings()
         if not settings.database_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
+            refuse_lost_history(settings)
         url = settings.resolved_database_url
     engine = get_engine(url)
     try:

@@ -30,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jimu.errors import StateTransitionError, StoreError
+from jimu.errors import StateTransitionError, StoreError, quarantine_message
 from jimu.queue.message import iso_utc, message_id_for, record_id_for, validate_record_message
 from jimu.store.models import (
     DOCUMENT_STATES,
@@ -341,7 +341,7 @@ def quarantine_document(
     """Park a document that cannot be read, with a reason code (e.g. ``InputFileError.reason_code``)."""
     set_document_state(session, document, "quarantined", actor=actor, reason=code)
     document.quarantine_code = code
-    document.quarantine_message = message
+    document.quarantine_message = quarantine_message(code, message)
     session.flush()
     return document
 
