@@ -1,34 +1,53 @@
 """Prefect flows over the batch pipeline: thin wrappers, no logic of their own.
 
-* ``batch_flow``: one task per inbox file (a feeder file's documents are processed in its task),
-  run on a thread pool whose threads hand the CPU-bound OCR to a pool of worker processes
-  (both cores); retries only for transient failures (database busy, broker hiccup).
+* ``batch_flow`` (scheduled): lists the inbox, opens a batch and claims its new files in the
+  store, then drains them: in this flow run (``fan_out=0``, the embedded default), or in
+  ``fan_out`` runs of the ``jimu-drain/drain`` deployment that any worker of the pool picks up
+  (``run_deployment``: each machine's worker runs what its own concurrency limit allows; see
+  README "Production"). The outbox is relayed while the batch runs and once at its end, and the
+  summary is written once, as a markdown artifact too.
+* ``drain_flow``: claims files of a batch one by one (owner and lease) and processes each as a
+  task named after the file, ``workers`` at a time, until none is left.
 * ``reprocess_flow``: re-runs a batch's documents with the current code and thresholds.
+
+Tasks are self-contained: what they need (store, thresholds, the OCR process pool) is opened once
+per process (:func:`jimu.pipeline.batch.process_context`), not passed through module state.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from jimu.errors import InputFileError, JimuError, QueueError, StoreError
+from jimu.errors import (
+    AppendOnlyError,
+    InputFileError,
+    InvalidMessageError,
+    JimuError,
+    QueueError,
+    StateTransitionError,
+    StoreError,
+)
 from jimu.pipeline import batch as pipeline
-from jimu.pipeline.inbox import InboxFile, Skipped, display_name
-
-_CTX: dict[str, pipeline.BatchContext] = {}
+from jimu.pipeline.inbox import InboxFile, display_name
+from jimu.store import claims
 
 
 def transient_only(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a task only when it failed for a reason that may pass (a busy database, a flaky broker)."""
     try:
         state.result()
-    except (StoreError, QueueError, OSError) as e:
-        return not isinstance(e, InputFileError)
+    except (StateTransitionError, AppendOnlyError, InvalidMessageError, PermissionError, InputFileError):
+        return False
+    except (StoreError, QueueError, OSError):
+        return True
     except Exception:
         return False
     return False
@@ -44,43 +63,108 @@ def task_label(path: str, ward: str | None) -> str:
 
 @task(name="process-file", retries=2, retry_delay_seconds=1, retry_condition_fn=transient_only,
       task_run_name="{label}")
-def process_file_task(run_key: str, batch_id: str, path: str, ward: str | None, label: str) -> dict[str, Any]:
-    res = pipeline.process_file(_CTX[run_key], batch_id, InboxFile(Path(path), ward))
+def process_claim_task(batch_id: str, claim_id: int, owner: str, path: str, ward: str | None, workers: int,
+                       label: str) -> dict[str, Any]:
+    ctx = pipeline.process_context(workers)
+    res = pipeline.process_file(ctx, batch_id, InboxFile(claims.decode_path(path), ward))
+    claims.complete(ctx.factory, claim_id, owner, asdict(res))
     return asdict(res)
 
 
-def _batch(inbox: str, workers: int, trigger: str, relay_deadline_s: float) -> dict[str, Any]:
+@flow(name="jimu-drain", task_runner=ThreadPoolTaskRunner(max_workers=8), log_prints=False)  # type: ignore[arg-type]
+def drain_flow(batch_id: str, workers: int = 2) -> int:
+    """Process the batch's files this worker can claim, ``workers`` at a time; returns how many."""
+    ctx = pipeline.process_context(workers)
+    owner = f"{claims.worker_id()}:drain-{time.monotonic_ns()}"
+    running: set[Any] = set()
+    n = 0
+    while True:
+        while len(running) < max(1, workers):
+            c = claims.claim_next(ctx.factory, batch_id, owner, ctx.settings.claim_lease_s)
+            if c is None:
+                break
+            running.add(process_claim_task.submit(batch_id, c.id, owner, c.path, c.ward, workers,
+                                                  task_label(str(claims.decode_path(c.path)), c.ward)))
+        if not running:
+            return n
+        first = next(as_completed(list(running)))
+        running.discard(first)
+        first.result()  # a full disk (or a store that stays down) stops the drain here
+        n += 1
+
+
+class _Relay(threading.Thread):
+    """Relays the outbox every few seconds while a batch runs, so the processing center is not
+    kept waiting for the end of the batch (or for a batch that is killed)."""
+
+    def __init__(self, ctx: pipeline.BatchContext, every_s: float = 3.0) -> None:
+        super().__init__(name="jimu-relay", daemon=True)
+        self.ctx, self.every_s, self.stop_ev = ctx, every_s, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_ev.wait(self.every_s):
+            pipeline.relay_outbox(self.ctx, deadline_s=self.every_s)
+
+    def stop(self) -> None:
+        self.stop_ev.set()
+        self.join(timeout=30)
+
+
+def _fan_out(batch_id: str, fan_out: int, workers: int) -> None:
+    """``fan_out`` runs of the drain deployment on the work pool, awaited together."""
+    from prefect.deployments import run_deployment
+
+    threads = [threading.Thread(target=run_deployment, kwargs={
+        "name": "jimu-drain/drain", "parameters": {"batch_id": batch_id, "workers": workers}, "timeout": None})
+        for _ in range(fan_out)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _artifact(summary: dict[str, Any]) -> None:
+    from prefect.artifacts import create_markdown_artifact
+
+    s = summary["states"]
+    lines = [f"# Batch {summary['batch_id']}", "", "| | |", "|---|---|",
+             f"| files | {summary['files']} |", f"| accepted → queue | {s.get('accepted', 0) + s.get('delivered', 0)} |",
+             f"| flagged → review | {s.get('review', 0)} |", f"| quarantined | {s.get('quarantined', 0)} |",
+             f"| outbox pending | {summary['outbox_pending']} |"]
+    if summary["quarantine_reasons"]:
+        lines += ["", "## Quarantined", "", "| reason | documents |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(summary["quarantine_reasons"].items())]
+    if summary["skipped_entries"]:  # names may be personal: counted by reason only
+        counts: dict[str, int] = {}
+        for e in summary["skipped_entries"]:
+            counts[e["message"]] = counts.get(e["message"], 0) + 1
+        lines += ["", "## Not taken this run", "", "| why | files |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in sorted(counts.items())]
+    create_markdown_artifact("\n".join(lines), key="jimu-batch-summary", description="accepted / flagged / quarantined")
+
+
+@flow(name="jimu-batch", log_prints=False)
+def batch_flow(inbox: str, workers: int = 2, trigger: str = "schedule", relay_deadline_s: float = 20.0,
+               fan_out: int = 0) -> dict[str, Any]:
+    """Process every new scan waiting in ``inbox`` (an absolute folder, a sub-folder per ward office)."""
     started = time.perf_counter()
-    run_key = f"{inbox}:{started}"
-    ctx = pipeline.open_context(workers)
-    _CTX[run_key] = ctx
+    ctx = pipeline.process_context(workers)
+    batch_id, found = pipeline.start_batch(ctx, Path(inbox), trigger)
+    relay = _Relay(ctx)
+    relay.start()
     try:
-        batch_id, found = pipeline.start_batch(ctx, Path(inbox), trigger)
-        futures = [process_file_task.submit(run_key, batch_id, str(f.path), f.ward, task_label(str(f.path), f.ward))
-                   for f in found.files]
-        routed: list[pipeline.Routed] = []
-        skipped = list(found.skipped)
-        try:
-            for fut in futures:
-                res = fut.result()
-                routed += [pipeline.Routed(**r) for r in res["routed"]]
-                if res["skipped"] is not None:
-                    skipped.append(Skipped(**res["skipped"]))
-        except JimuError as e:
-            pipeline.fail(ctx, batch_id, e)
-            raise
-        summary = pipeline.finish(ctx, batch_id, routed, len(found.files), started, relay_deadline_s, skipped)
-        return asdict(summary)
+        if fan_out > 0:
+            _fan_out(batch_id, fan_out, workers)
+        else:
+            drain_flow(batch_id, workers)
+    except JimuError as e:
+        pipeline.fail(ctx, batch_id, e)
+        raise
     finally:
-        ctx.close()
-        _CTX.pop(run_key, None)
-
-
-@flow(name="jimu-batch", task_runner=ThreadPoolTaskRunner(max_workers=4), log_prints=False)  # type: ignore[arg-type]
-def batch_flow(inbox: str, workers: int = 2, trigger: str = "schedule", relay_deadline_s: float = 20.0
-               ) -> dict[str, Any]:
-    """Process every scan waiting in ``inbox`` (a folder per ward office)."""
-    return _batch(inbox, workers, trigger, relay_deadline_s)
+        relay.stop()
+    summary = asdict(pipeline.finish(ctx, batch_id, started, relay_deadline_s, found.skipped))
+    _artifact(summary)
+    return summary
 
 
 @task(name="reprocess-batch")
@@ -95,3 +179,11 @@ def reprocess_flow(batch_id: str, from_stage: str = "extract", only_flagged: boo
                    workers: int = 2) -> dict[str, Any]:
     """Re-run a batch with the current code and thresholds (operator corrections are kept)."""
     return reprocess_task(batch_id, from_stage, only_flagged, dry_run, workers)
+
+
+@flow(name="jimu-relay", log_prints=False)
+def relay_flow(deadline_s: float = 30.0) -> dict[str, Any]:
+    """Empty the outbox into the queue (deployed every minute, so a record never waits for a batch)."""
+    ctx = pipeline.process_context(0)
+    pending, err = pipeline.relay_outbox(ctx, deadline_s)
+    return {"outbox_pending": pending, "relay_error": err}

@@ -49,7 +49,23 @@ class RelayReport:
 
 @contextmanager
 def _relay_lock(factory: sessionmaker[Session]) -> Iterator[bool]:
+    """One relay at a time: an advisory lock on PostgreSQL, a file lock beside an SQLite store
+    (relays in threads or processes of one machine). A relay that does not get it returns at once."""
     bind = factory.kw.get("bind")
+    if bind is not None and bind.dialect.name == "sqlite" and bind.url.database not in (None, "", ":memory:"):
+        import fcntl
+
+        with open(f"{bind.url.database}.relay.lock", "a+b") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+        return
     if bind is None or bind.dialect.name != "postgresql":
         yield True
         return

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     # the inbox is listed twice this many seconds apart: a file whose size or time changed is still
     # being written (a scanner, a copy over the network) and is taken on the next run
     inbox_settle_s: float = 1.0
+    # a worker holds a claimed inbox file this long; killed, its files go to another worker after it
+    claim_lease_s: float = 300.0
     max_pages: int = 60
     max_page_pixels: int = 60_000_000
     # PDFs are opened in a separate worker process that is killed when it overruns these

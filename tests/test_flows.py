@@ -36,7 +36,7 @@ def test_batch_flow_processes_an_inbox(prefect_server: None, tmp_path: Path, mon
     accepted = summary["states"].get("accepted", 0) + summary["states"].get("delivered", 0)
     assert len(drain_queue()) == accepted
     again = batch_flow(str(inbox), workers=1, trigger="test")
-    assert again["new"] == 0 and drain_queue() == []
+    assert again["files"] == 0 and again["new"] == 0 and drain_queue() == []  # the ledger: not read again
 
 
 def test_transient_only_retries() -> None:

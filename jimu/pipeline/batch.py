@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import multiprocessing
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
@@ -18,7 +21,7 @@ from jimu.pipeline.inbox import Discovery, InboxFile, Skipped, discover, display
 from jimu.pipeline.route import FINAL_STATES, Routed, already_done, route_file
 from jimu.pipeline.work import extract_file, file_sha256, init_worker
 from jimu.settings import Settings, get_settings
-from jimu.store import repo
+from jimu.store import claims, repo
 from jimu.store.db import init_db, session_scope
 from jimu.store.models import Document
 from validators.policy import Thresholds
@@ -57,14 +60,60 @@ def open_context(workers: int = 2, settings: Settings | None = None, engine: str
     return BatchContext(s, factory, thresholds, pool, today or s.intake_date)
 
 
+_CONTEXTS: dict[tuple[int, int], BatchContext] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def process_context(workers: int) -> BatchContext:
+    """This process's context (store, thresholds, ``workers`` OCR processes), opened once and kept:
+    tasks and flows find what they need here, whatever process or machine runs them."""
+    import atexit
+
+    key = (workers, id(get_settings()))  # new settings (tests) → a new context
+    with _CONTEXTS_LOCK:
+        ctx = _CONTEXTS.get(key)
+        if ctx is None:
+            ctx = _CONTEXTS[key] = open_context(workers)
+            atexit.register(ctx.close)
+        return ctx
+
+
+def close_process_contexts() -> None:
+    with _CONTEXTS_LOCK:
+        for ctx in _CONTEXTS.values():
+            ctx.close()
+        _CONTEXTS.clear()
+
+
 def start_batch(ctx: BatchContext, path: Path, trigger: str = "cli") -> tuple[str, Discovery]:
+    """List the inbox, open a batch and claim its new files (files already read are in the ledger).
+
+    Batches whose process stopped (killed, crashed) are marked failed first: their files are
+    taken again here. The returned discovery holds the files this batch claimed."""
     if not path.exists():
         raise BadArgsError(f"inbox not found: {path}", hint="Give a folder of scans or a single file.")
     found = discover(path, ctx.settings.inbox_settle_s)
     with session_scope(ctx.factory) as s:
-        batch = repo.create_batch(s, path, trigger=trigger)
-        batch.n_files = len(found.files)
+        for stopped in claims.reap_stopped_batches(s, ctx.settings.claim_lease_s):
+            log.warning("batch %s had stopped without finishing: marked failed, its files are taken again", stopped)
+        batch = repo.create_batch(s, path, trigger=trigger, owner=claims.worker_id())
+        batch.n_files, vanished = claims.add_claims(s, batch.id, [(f.path, f.ward) for f in found.files])
+        found.skipped += [Skipped(display_name(p.name), "vanished") for p in vanished]
         return batch.id, found
+
+
+def drain(ctx: BatchContext, batch_id: str, on_file: Callable[[FileResult], None] | None = None) -> int:
+    """Claim the batch's files one by one and process them until none is left; returns how many.
+    Any number of drains may run at once, in threads, processes or on other machines."""
+    owner = f"{claims.worker_id()}:{threading.get_ident()}"
+    n = 0
+    while (c := claims.claim_next(ctx.factory, batch_id, owner, ctx.settings.claim_lease_s)) is not None:
+        res = process_file(ctx, batch_id, InboxFile(claims.decode_path(c.path), c.ward))
+        claims.complete(ctx.factory, c.id, owner, asdict(res))
+        n += 1
+        if on_file is not None:
+            on_file(res)
+    return n
 
 
 @dataclass(frozen=True)
@@ -174,11 +223,20 @@ def relay_outbox(ctx: BatchContext, deadline_s: float = 20.0) -> tuple[int, str 
     return report.pending, report.last_error
 
 
-def finish(ctx: BatchContext, batch_id: str, routed: list[Routed], files: int, started: float,
-           relay_deadline_s: float = 20.0, skipped: list[Skipped] | None = None) -> BatchSummary:
+def finish(ctx: BatchContext, batch_id: str, started: float, relay_deadline_s: float = 20.0,
+           skipped: list[Skipped] | None = None) -> BatchSummary:
+    """Relay the outbox and close the batch; the summary covers every worker's files (from the claims)."""
+    with session_scope(ctx.factory) as s:
+        for c in claims.given_up(s, batch_id):  # a file that stopped every worker that took it
+            c.state, c.result_json = "done", json.dumps(asdict(FileResult(skipped=Skipped(
+                display_name(claims.decode_path(c.path).name), "repeated_crash"))), ensure_ascii=False)
+        done = claims.results(s, batch_id)
+    routed = [Routed(**r) for res in done for r in res["routed"]]
+    skipped = list(skipped or []) + [Skipped(**res["skipped"]) for res in done if res["skipped"]]
     pending, err = relay_outbox(ctx, relay_deadline_s)
     with session_scope(ctx.factory) as s:
-        repo.finish_batch(s, batch_id, n_files=files)
+        batch = repo.finish_batch(s, batch_id)
+        files = batch.n_files
     states: dict[str, int] = {}
     reasons: dict[str, int] = {}
     with session_scope(ctx.factory) as s:
@@ -192,7 +250,7 @@ def finish(ctx: BatchContext, batch_id: str, routed: list[Routed], files: int, s
         batch_id=batch_id, files=files, documents=len(routed), new=sum(r.new for r in routed),
         skipped=sum(not r.new for r in routed), states=states, quarantine_reasons=reasons, seconds=secs,
         outbox_pending=pending, relay_error=err, documents_per_s=len(routed) / secs if secs else 0.0,
-        skipped_entries=[{"file": k.name, "reason": k.reason, "message": k.message} for k in skipped or []],
+        skipped_entries=[{"file": k.name, "reason": k.reason, "message": k.message} for k in skipped],
     )
 
 
@@ -206,27 +264,22 @@ def fail(ctx: BatchContext, batch_id: str, e: JimuError) -> None:
 
 
 def run_batch_plain(path: Path, workers: int = 2, trigger: str = "cli", settings: Settings | None = None,
-                    on_file: object = None) -> BatchSummary:
-    """The whole batch without Prefect (used by tests of the pipeline itself and by the benchmark)."""
+                    on_file: Callable[[FileResult], None] | None = None) -> BatchSummary:
+    """The whole batch without Prefect (used by tests of the pipeline itself and by the benchmark):
+    ``workers`` drains in threads, each handing its OCR to the process pool."""
     from concurrent.futures import ThreadPoolExecutor
 
     started = time.perf_counter()
     ctx = open_context(workers, settings)
     try:
         batch_id, found = start_batch(ctx, path, trigger)
-        routed: list[Routed] = []
-        skipped = list(found.skipped)
         try:
             with ThreadPoolExecutor(max_workers=max(1, workers)) as threads:
-                for res in threads.map(lambda f: process_file(ctx, batch_id, f), found.files):
-                    routed += res.routed
-                    if res.skipped is not None:
-                        skipped.append(res.skipped)
-                    if callable(on_file):
-                        on_file(res)
+                for fut in [threads.submit(drain, ctx, batch_id, on_file) for _ in range(max(1, workers))]:
+                    fut.result()
         except JimuError as e:
             fail(ctx, batch_id, e)
             raise
-        return finish(ctx, batch_id, routed, len(found.files), started, skipped=skipped)
+        return finish(ctx, batch_id, started, skipped=found.skipped)
     finally:
         ctx.close()

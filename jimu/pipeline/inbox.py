@@ -30,6 +30,8 @@ SKIP_REASONS: dict[str, tuple[str, str]] = {
     "unreadable_folder": ("フォルダを読めません（権限を確認してください）", "a folder Jimu may not read"),
     "vanished": ("一覧の後にファイルが無くなりました", "the file disappeared after the inbox was listed"),
     "unreadable_file": ("ファイルを読めません（権限を確認してください）", "the file may not be read"),
+    "repeated_crash": ("読み込み中に処理が繰り返し止まったため保留しました（システム担当へ）",
+                       "every worker that took the file stopped while reading it; set aside"),
 }
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 BATCH_STATES: Final = ("running", "finished", "failed")
+CLAIM_STATES: Final = ("pending", "claimed", "done")
 DOCUMENT_STATES: Final = (
     "received",
     "extracting",
@@ -123,6 +124,7 @@ class Batch(Base):
     n_duplicate: Mapped[int] = mapped_column(Integer, default=0)
     n_rejected: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)  # why a batch failed (no personal data)
+    owner: Mapped[str | None] = mapped_column(String(128))  # host:pid of the process running it
 
     documents: Mapped[list[Document]] = relationship(back_populates="batch")
 
@@ -289,3 +291,29 @@ class SecondEntry(Base):
     operator: Mapped[str] = mapped_column(String(64))
     value_json: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FileClaim(Base):
+    """An inbox file taken by a batch: the ledger of what was read, and the unit of work a worker
+    claims (an owner and a lease; a lease that runs out frees the file for another worker).
+
+    ``file_key`` names the file as it lay in the inbox (path, size, modification time): a file
+    already done is not read again, and two runs over one inbox never take the same file."""
+
+    __tablename__ = "file_claims"
+    __table_args__ = (
+        CheckConstraint(f"state IN {CLAIM_STATES!r}", name="state"),
+        Index("ix_file_claims_batch_state", "batch_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    file_key: Mapped[str] = mapped_column(String(64), unique=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"))
+    path: Mapped[str] = mapped_column(Text)  # as the batch listed it (an absolute inbox path)
+    ward: Mapped[str | None] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    owner: Mapped[str | None] = mapped_column(String(128))  # host:pid of the worker holding it
+    lease_expires: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    result_json: Mapped[str | None] = mapped_column(Text)  # what became of the file (no values)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -129,9 +129,10 @@ def mask_value(value: Any, sensitivity: str = "normal") -> str | None:
 
 
 def create_batch(
-    session: Session, source_path: str | Path, *, trigger: str = "manual", batch_id: str | None = None
+    session: Session, source_path: str | Path, *, trigger: str = "manual", batch_id: str | None = None,
+    owner: str | None = None,
 ) -> Batch:
-    batch = Batch(source_path=str(source_path), trigger=trigger, state="running")
+    batch = Batch(source_path=str(source_path), trigger=trigger, state="running", owner=owner)
     if batch_id is not None:
         batch.id = batch_id
     session.add(batch)
