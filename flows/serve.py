@@ -8,6 +8,7 @@ Open the Prefect UI with ``prefect server start`` (and set PREFECT_API_URL) to w
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from flows.quiet import quiet_prefect
 from jimu.settings import get_settings
@@ -23,7 +24,8 @@ def main() -> None:
     from flows.batch import batch_flow
 
     batch_flow.serve(name="inbox-every-30-min", cron=args.cron,
-                     parameters={"inbox": args.inbox, "workers": args.workers, "trigger": "schedule"})
+                     parameters={"inbox": str(Path(args.inbox).resolve()), "workers": args.workers,
+                                 "trigger": "schedule"})
 
 
 if __name__ == "__main__":
