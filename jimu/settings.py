@@ -52,6 +52,9 @@ class Settings(BaseSettings):
         return self.master_data_dir / "chiba_city_towns.csv"
 
     # record store + queue (jimu/store, jimu/queue)
+    # where originals are kept, by sha256 under relative keys: None → the data folder; a shared
+    # folder (file:///mnt/jimu) or an S3-compatible store (s3://bucket/prefix, needs s3fs)
+    storage_url: str | None = None
     new_store: bool = False  # allow an empty or missing embedded store where history is expected
     database_url: str | None = None  # None → SQLite file {data_dir}/jimu.db; postgresql://… → PostgreSQL (psycopg 3)
     queue_url: str | None = None  # None → embedded SQLite queue {data_dir}/queue.db; amqp://… → RabbitMQ

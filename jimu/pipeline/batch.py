@@ -21,6 +21,7 @@ from jimu.pipeline.inbox import Discovery, InboxFile, Skipped, discover, display
 from jimu.pipeline.route import FINAL_STATES, Routed, already_done, route_file
 from jimu.pipeline.work import extract_file, file_sha256, init_worker
 from jimu.settings import Settings, get_settings
+from jimu.storage import Storage, get_storage
 from jimu.store import claims, repo
 from jimu.store.db import init_db, session_scope
 from jimu.store.models import Document
@@ -39,6 +40,7 @@ class BatchContext:
     factory: sessionmaker[Session]
     thresholds: Thresholds
     pool: ProcessPoolExecutor | None
+    storage: Storage
     today: dt.date | None = None
 
     def close(self) -> None:
@@ -57,7 +59,7 @@ def open_context(workers: int = 2, settings: Settings | None = None, engine: str
     thresholds = Thresholds.load()
     if (warning := thresholds.warning()) is not None:
         log.warning(warning)
-    return BatchContext(s, factory, thresholds, pool, today or s.intake_date)
+    return BatchContext(s, factory, thresholds, pool, get_storage(s), today or s.intake_date)
 
 
 _CONTEXTS: dict[tuple[int, int], BatchContext] = {}
@@ -157,7 +159,7 @@ def process_file(ctx: BatchContext, batch_id: str, item: InboxFile) -> FileResul
             out = ctx.pool.submit(extract_file, str(item.path), sha).result()
         else:
             out = extract_file(str(item.path), sha)
-        return FileResult(route_file(ctx.factory, batch_id, item, out, ctx.thresholds, ctx.settings.data_dir,
+        return FileResult(route_file(ctx.factory, batch_id, item, out, ctx.thresholds, ctx.storage,
                                      ctx.today, ctx.settings.max_file_bytes))
     except DiskFullError:
         raise

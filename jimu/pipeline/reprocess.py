@@ -60,8 +60,13 @@ def reprocess_batch(batch_id: str, from_stage: str = "extract", *, only_flagged:
         targets = [(d.id, d.original_path, d.sha256, d.state) for d in s.scalars(q.order_by(Document.created_at))]
 
     fresh: dict[str, DocOut] = {}
+    missing: set[str] = set()  # documents whose original is not in the storage (recorded, not a crash)
     if from_stage == "extract":
-        paths = sorted({p for _, p, _, _ in targets if p})
+        from jimu.storage import resolve_original
+
+        local = {d: resolve_original(p, settings) for d, p, _, _ in targets}
+        missing = {d for d, p in local.items() if p is None}
+        paths = sorted({str(p) for p in local.values() if p is not None})
         with ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=init_worker) as pool:
             for out in pool.map(extract_file, paths):
                 for d in out.docs:
@@ -75,7 +80,16 @@ def reprocess_batch(batch_id: str, from_stage: str = "extract", *, only_flagged:
     for doc_id, _path, sha, state_before in targets:
         with session_scope(factory) as s:
             doc = repo.get_document(s, doc_id)
-            entry = _reprocess_one(s, doc, fresh.get(sha), from_stage, thresholds, dry_run, intake)
+            entry: dict[str, Any]
+            if doc_id in missing:
+                entry = {"document_id": doc.id, "source_name": doc.source_name, "form_id": doc.form_id,
+                         "changed_fields": [], "published": None, "state_after": doc.state,
+                         "note": "original not found in the storage"}
+                if not dry_run:
+                    repo.append_audit(s, "reprocess", "document.original_missing", document_id=doc.id,
+                                      detail={"key": _path})
+            else:
+                entry = _reprocess_one(s, doc, fresh.get(sha), from_stage, thresholds, dry_run, intake)
             entry["state_before"] = state_before
             report["documents"].append(entry)
             report["changed"] += bool(entry["changed_fields"])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from forms_schema import get_form
 from jimu.pipeline.inbox import InboxFile, display_name
 from jimu.pipeline.work import DocOut, FileOut
 from jimu.queue.message import build_record_message
+from jimu.storage import Storage, original_key
 from jimu.store import repo
 from jimu.store.db import session_scope
 from jimu.store.models import Document, FieldValue
@@ -45,35 +45,24 @@ def already_done(session: Session, file_sha: str) -> list[Document] | None:
     return None
 
 
-def keep_original(data_dir: Path, path: Path, sha: str, max_bytes: int | None = None) -> Path | None:
-    """A copy of the original scan, by sha256, in the data dir (the inbox file may then be removed).
-
-    Nothing is copied for a file over ``max_bytes`` (it is quarantined as too large, and stays
-    where it was dropped) or for something that is not a plain file."""
+def keep_original(storage: Storage, path: Path, sha: str, max_bytes: int | None = None) -> str | None:
+    """The original scan kept in the shared storage under its sha256 (the inbox file may then be
+    removed); returns its key. Nothing is kept for a file over ``max_bytes`` (it is quarantined as
+    too large, and stays where it was dropped) or for something that is not a plain file."""
     try:
         st = path.stat()
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode) or (max_bytes is not None and st.st_size > max_bytes):
         return None
-    dest = data_dir / "originals" / sha[:2] / f"{sha}{display_name(path.suffix).lower()}"
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(dest.suffix + ".tmp")
-        try:
-            shutil.copyfile(path, tmp)
-            tmp.replace(dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # a full disk leaves no half copy behind
-            raise
-    return dest
+    return storage.put(path, original_key(sha, display_name(path.suffix)))
 
 
 def route_file(
     factory: sessionmaker[Session], batch_id: str, item: InboxFile, out: FileOut, thresholds: Thresholds,
-    data_dir: Path, today: dt.date | None = None, max_bytes: int | None = None,
+    storage: Storage, today: dt.date | None = None, max_bytes: int | None = None,
 ) -> list[Routed]:
-    original = keep_original(data_dir, item.path, out.file_sha256, max_bytes)
+    original = keep_original(storage, item.path, out.file_sha256, max_bytes)
     if out.error_code is not None:
         with session_scope(factory) as s:
             doc, created = repo.add_document(s, batch_id=batch_id, sha256=out.file_sha256,
@@ -87,7 +76,7 @@ def route_file(
 
 def route_document(
     factory: sessionmaker[Session], batch_id: str, item: InboxFile, out: FileOut, d: DocOut, thresholds: Thresholds,
-    original: Path | None, today: dt.date | None = None,
+    original: str | None, today: dt.date | None = None,
 ) -> Routed:
     with session_scope(factory) as s:
         doc, created = repo.add_document(s, batch_id=batch_id, sha256=d.sha256, file_sha256=out.file_sha256,

@@ -25,21 +25,11 @@ log = logging.getLogger(__name__)
 PAGE_WIDTH_PX = 1240  # ≈150 dpi across an A4 page
 
 
-def original_file(original_path: str | None, data_dir: Path) -> Path | None:
-    """The stored original, if it exists and lies inside the data dir (anything else: None)."""
-    if not original_path:
-        return None
-    root = data_dir.resolve()
-    p = Path(original_path)
-    if not p.is_absolute():
-        p = root / p
-    try:
-        p = p.resolve(strict=True)
-    except OSError:
-        return None
-    if not p.is_relative_to(root) or not p.is_file():
-        return None
-    return p
+def original_file(original_path: str | None, settings: Settings) -> Path | None:
+    """The stored original (a storage key, or an old absolute path inside the data folder), or None."""
+    from jimu.storage import resolve_original
+
+    return resolve_original(original_path, settings)
 
 
 def render_page_png(path: Path, sha256: str, form_id: str | None, settings: Settings) -> bytes | None:

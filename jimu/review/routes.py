@@ -192,7 +192,7 @@ def filters_from(request: Request) -> Filters:
 
 
 def page_available(c: AppContext, doc: Document) -> bool:
-    return original_file(doc.original_path, c.settings.data_dir) is not None
+    return original_file(doc.original_path, c.settings) is not None
 
 
 def redirect(path: str) -> RedirectResponse:
@@ -469,7 +469,7 @@ def crop(request: Request, doc_id: str, field_id: str, s: WebSession = Depends(c
             raise NotFound("項目が見つかりません")
         data = f.crop_png
         if data is None and f.crop_path:
-            path = original_file(f.crop_path, c.settings.data_dir)
+            path = original_file(f.crop_path, c.settings)
             data = path.read_bytes() if path is not None else None
         if data is None:
             raise NotFound("この項目の画像はありません")
@@ -483,7 +483,7 @@ def page_image(request: Request, doc_id: str, s: WebSession = Depends(current_us
     c = ctx_of(request)
     with session_scope(c.factory) as db:
         doc = _image_document(db, doc_id, s)
-        path = original_file(doc.original_path, c.settings.data_dir)
+        path = original_file(doc.original_path, c.settings)
         sha, form_id = doc.sha256, doc.form_id
         if path is None:
             raise NotFound("ページ画像がありません")

@@ -125,9 +125,9 @@ def seed_document(
     page = render_png(form, values, dpi=dpi, hand=Hand(font=font_path("seto"), jitter=0.5, rng=rng))
     page_png = _png(page, dpi)
     sha = hashlib.sha256(page_png).hexdigest()
-    original = data_dir / "originals" / sha[:2] / f"{sha}.png"
-    original.parent.mkdir(parents=True, exist_ok=True)
-    original.write_bytes(page_png)
+    original = f"originals/{sha[:2]}/{sha}.png"  # a storage key under the data folder (the default storage)
+    (data_dir / original).parent.mkdir(parents=True, exist_ok=True)
+    (data_dir / original).write_bytes(page_png)
 
     decision = decide(form, {fid: FieldInput(read.get(fid), MISREAD_CONFIDENCE if fid in misread_ids
                                              else GOOD_CONFIDENCE) for fid in leaves},
