@@ -262,7 +262,7 @@ def test_page_image(store: Store, docs: list[SeededDocument]) -> None:
     with session_scope(store.factory) as s:
         doc = s.get(Document, docs[0].id)
         assert doc is not None and doc.original_path
-        Path(doc.original_path).unlink()
+        (store.settings.data_dir / doc.original_path).unlink()  # a storage key under the data folder
     c2 = client_as(store, "op2")
     r = c2.get(f"/documents/{docs[0].id}/page.png")
     assert r.status_code == 404 and "ページ画像" in r.json()["error"]
