@@ -67,3 +67,34 @@ def test_reprocess_flow_dry_run(prefect_server: None, tmp_path: Path, monkeypatc
     assert report["dry_run"] is True
     assert len(report["documents"]) == 1
     assert report["published"] == 0
+
+
+def test_the_zombie_automation_is_created_once(prefect_server: None) -> None:
+    from flows.automations import NAME, ensure
+
+    assert ensure() == f"created automation '{NAME}'"
+    assert ensure() == f"automation '{NAME}' already exists"
+
+
+def test_a_batch_flow_writes_its_summary_as_an_artifact(prefect_server: None, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from prefect.artifacts import Artifact
+
+    from flows.batch import batch_flow
+
+    isolated_settings(monkeypatch, tmp_path / "data")
+    inbox = tmp_path / "inbox"
+    (inbox / "稲毛区").mkdir(parents=True)
+    (inbox / "稲毛区" / "notes.txt").write_text("not a scan")
+    summary = batch_flow(str(inbox), workers=1, trigger="test")
+    assert summary["states"] == {"quarantined": 1}
+    art = Artifact.get("jimu-batch-summary")
+    assert art is not None and "| quarantined | 1 |" in str(art.data) and "unsupported_type" in str(art.data)
+
+
+def test_task_runs_are_named_after_the_file_unless_the_name_may_be_personal() -> None:
+    from flows.batch import task_label
+
+    assert task_label("/in/中央区/scan_0001.jpg", "中央区") == "中央区/scan_0001.jpg"
+    masked = task_label("/in/中央区/申請書_山田太郎.jpg", "中央区")
+    assert masked.startswith("中央区/file-") and masked.endswith(".jpg") and "山田" not in masked
