@@ -1,29 +1,50 @@
-"""``jimu bench pipeline``: the whole flow (Prefect, store, queue) against extraction alone, in one run.
+"""``jimu bench pipeline``: the whole flow against extraction alone, and two workers against one, in one run.
 
-Both passes read the same office-tier scans with the same number of worker processes; the
-difference is what Prefect, the record store, the outbox and the queue add. Memory is sampled
-over the flow run (this process and its workers) to show it stays flat.
+Same scans in every pass, each pass in a fresh data folder (the inbox ledger would otherwise skip
+files already read):
+
+1. **extraction alone**, one OCR process;
+2. **one worker**: the Prefect batch flow draining the batch itself with one OCR process — the
+   difference from (1) is what Prefect, the store, the claims, the outbox and the queue add;
+3. **two workers**: the batch opened and claimed once, then drained by two separate worker
+   processes with one OCR process each (what two machines of a work pool do, here on one), then
+   relayed and summed up once.
+
+Memory is sampled over the whole process tree (this process and every descendant: OCR workers,
+drain workers, the PDF sandbox) during pass 2.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+SCAN_SUFFIXES = (".png", ".jpg", ".tif", ".pdf")
 
-def _rss_mib_tree(pid: int) -> float:
+
+def _descendants(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (t / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
+def rss_mib_tree(pid: int) -> float:
+    """Resident memory of a process and all its descendants (MiB)."""
     total = 0
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for p in pids:
+    for p in set(_descendants(pid)):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -43,7 +64,7 @@ class MemorySampler(threading.Thread):
     def run(self) -> None:
         t0 = time.perf_counter()
         while not self.stop_ev.is_set():
-            self.samples.append((time.perf_counter() - t0, _rss_mib_tree(os.getpid())))
+            self.samples.append((time.perf_counter() - t0, rss_mib_tree(os.getpid())))
             self.stop_ev.wait(self.every)
 
     def stop(self) -> dict[str, float]:
@@ -56,27 +77,66 @@ class MemorySampler(threading.Thread):
                 "last_quarter_peak_mib": round(max(vals[-q:]), 1), "samples": n}
 
 
-def run(scans: Path, work: Path, workers: int = 2) -> dict[str, Any]:
-    from jimu.bench.extract_bench import extract_corpus
-    from jimu.settings import get_settings
-
-    n = len([p for p in scans.iterdir() if p.suffix in (".png", ".jpg", ".tif", ".pdf")])
-    t0 = time.perf_counter()
-    extract_corpus(scans, workers=workers)
-    extract_s = time.perf_counter() - t0
-
+def _inbox(scans: Path, work: Path) -> Path:
     inbox = work / "inbox" / "中央区"
     if inbox.parent.exists():
         shutil.rmtree(inbox.parent)
     inbox.mkdir(parents=True)
     for p in scans.iterdir():
-        if p.suffix in (".png", ".jpg", ".tif", ".pdf"):
-            os.link(p, inbox / p.name) if p.stat().st_dev == inbox.stat().st_dev else shutil.copyfile(p, inbox / p.name)
-    data = work / "data"
+        if p.suffix in SCAN_SUFFIXES:
+            same_fs = p.stat().st_dev == inbox.stat().st_dev
+            os.link(p, inbox / p.name) if same_fs else shutil.copyfile(p, inbox / p.name)
+    return inbox.parent
+
+
+def _fresh_data(work: Path, name: str) -> Path:
+    from jimu.pipeline.batch import close_process_contexts
+    from jimu.settings import get_settings
+    from jimu.store.db import dispose_engines
+
+    close_process_contexts()
+    dispose_engines()
+    data = work / name
     if data.exists():
         shutil.rmtree(data)
     os.environ["JIMU_DATA_DIR"] = str(data)
+    os.environ["JIMU_INBOX_SETTLE_S"] = "0"
     get_settings.cache_clear()
+    return data
+
+
+def two_workers(inbox: Path, data: Path) -> tuple[float, dict[str, Any]]:
+    """Open and claim the batch here, drain it in two worker processes, finish here."""
+    from dataclasses import asdict
+
+    from jimu.pipeline import batch as pipeline
+
+    t0 = time.perf_counter()
+    ctx = pipeline.open_context(0)
+    try:
+        batch_id, found = pipeline.start_batch(ctx, inbox, "bench")
+        env = dict(os.environ) | {"JIMU_DATA_DIR": str(data)}
+        procs = [subprocess.Popen([sys.executable, "-m", "jimu.bench.drain_worker", batch_id, "1"], env=env)
+                 for _ in range(2)]
+        done = [p.wait() for p in procs]
+        if any(done):
+            raise RuntimeError(f"a drain worker failed: exit codes {done}")
+        summary = asdict(pipeline.finish(ctx, batch_id, t0, skipped=found.skipped))
+    finally:
+        ctx.close()
+    return time.perf_counter() - t0, summary
+
+
+def run(scans: Path, work: Path) -> dict[str, Any]:
+    from jimu.bench.extract_bench import extract_corpus
+
+    n = len([p for p in scans.iterdir() if p.suffix in SCAN_SUFFIXES])
+    t0 = time.perf_counter()
+    extract_corpus(scans, workers=1)
+    extract_s = time.perf_counter() - t0
+
+    inbox = _inbox(scans, work)
+    _fresh_data(work, "data-one")
     from flows.quiet import quiet_prefect
 
     quiet_prefect()
@@ -85,18 +145,21 @@ def run(scans: Path, work: Path, workers: int = 2) -> dict[str, Any]:
     mem = MemorySampler()
     mem.start()
     t1 = time.perf_counter()
-    summary = batch_flow(str(inbox.parent), workers=workers, trigger="bench")
-    flow_s = time.perf_counter() - t1
+    one = batch_flow(str(inbox), workers=1, trigger="bench")
+    one_s = time.perf_counter() - t1
     memory = mem.stop()
+
+    data_two = _fresh_data(work, "data-two")
+    two_s, two = two_workers(inbox, data_two)
     return {
         "forms": n,
-        "workers": workers,
         "extract_forms_per_s": round(n / extract_s, 3),
-        "pipeline_forms_per_s": round(n / flow_s, 3),
-        "overhead": round(flow_s / extract_s - 1, 4),
-        "extract_s": round(extract_s, 1),
-        "pipeline_s": round(flow_s, 1),
-        "memory": memory,
-        "states": summary["states"],
-        "outbox_pending": summary["outbox_pending"],
+        "one_worker_forms_per_s": round(n / one_s, 3),
+        "two_workers_forms_per_s": round(n / two_s, 3),
+        "orchestration_overhead": round(one_s / extract_s - 1, 4),
+        "two_over_one": round(one_s / two_s, 3),
+        "extract_s": round(extract_s, 1), "one_worker_s": round(one_s, 1), "two_workers_s": round(two_s, 1),
+        "memory_tree": memory,
+        "states_one": one["states"], "states_two": two["states"],
+        "outbox_pending": [one["outbox_pending"], two["outbox_pending"]],
     }
