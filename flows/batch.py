@@ -38,6 +38,7 @@ from jimu.errors import (
 from jimu.pipeline import batch as pipeline
 from jimu.pipeline.inbox import InboxFile, display_name
 from jimu.store import claims
+from jimu.store.db import session_scope
 
 
 def transient_only(task: Any, task_run: Any, state: Any) -> bool:
@@ -72,21 +73,28 @@ def process_claim_task(batch_id: str, claim_id: int, owner: str, path: str, ward
 
 
 @flow(name="jimu-drain", task_runner=ThreadPoolTaskRunner(max_workers=8), log_prints=False)  # type: ignore[arg-type]
-def drain_flow(batch_id: str, workers: int = 2) -> int:
-    """Process the batch's files this worker can claim, ``workers`` at a time; returns how many."""
+def drain_flow(batch_id: str, workers: int = 2, wait: bool = False) -> int:
+    """Process the batch's files this worker can claim, ``workers`` at a time; returns how many.
+    ``wait``: until every file of the batch is done (taking over files whose lease ran out)."""
     ctx = pipeline.process_context(workers)
     owner = f"{claims.worker_id()}:drain-{time.monotonic_ns()}"
     running: set[Any] = set()
     n = 0
     while True:
-        while len(running) < max(1, workers):
+        while len(running) < max(1, workers) + 1:  # one more than the OCR processes: route one while they read
             c = claims.claim_next(ctx.factory, batch_id, owner, ctx.settings.claim_lease_s)
             if c is None:
                 break
             running.add(process_claim_task.submit(batch_id, c.id, owner, c.path, c.ward, workers,
                                                   task_label(str(claims.decode_path(c.path)), c.ward)))
         if not running:
-            return n
+            if not wait:
+                return n
+            with session_scope(ctx.factory) as s:
+                if claims.open_count(s, batch_id) == len(claims.given_up(s, batch_id)):
+                    return n
+            time.sleep(1.0)
+            continue
         first = next(as_completed(list(running)))
         running.discard(first)
         first.result()  # a full disk (or a store that stays down) stops the drain here
@@ -110,17 +118,14 @@ class _Relay(threading.Thread):
         self.join(timeout=30)
 
 
-def _fan_out(batch_id: str, fan_out: int, workers: int) -> None:
-    """``fan_out`` runs of the drain deployment on the work pool, awaited together."""
+def _fan_out(batch_id: str, fan_out: int, workers: int) -> list[str]:
+    """Start ``fan_out`` runs of the drain deployment on the work pool (not awaited: the scheduled
+    run waits on the claims instead, so a worker that dies cannot hold the batch); their ids."""
     from prefect.deployments import run_deployment
 
-    threads = [threading.Thread(target=run_deployment, kwargs={
-        "name": "jimu-drain/drain", "parameters": {"batch_id": batch_id, "workers": workers}, "timeout": None})
-        for _ in range(fan_out)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    runs = [run_deployment(name="jimu-drain/drain", parameters={"batch_id": batch_id, "workers": workers},
+                           timeout=0, as_subflow=False) for _ in range(fan_out)]
+    return [str(getattr(r, "id", "")) for r in runs]
 
 
 def _artifact(summary: dict[str, Any]) -> None:
@@ -155,8 +160,7 @@ def batch_flow(inbox: str, workers: int = 2, trigger: str = "schedule", relay_de
     try:
         if fan_out > 0:
             _fan_out(batch_id, fan_out, workers)
-        else:
-            drain_flow(batch_id, workers)
+        drain_flow(batch_id, workers, wait=True)  # this run works too, and ends when every file is done
     except JimuError as e:
         pipeline.fail(ctx, batch_id, e)
         raise

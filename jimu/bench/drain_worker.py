@@ -13,9 +13,13 @@ from jimu.pipeline import batch as pipeline
 
 def main() -> int:
     batch_id, workers = sys.argv[1], int(sys.argv[2])
+    from concurrent.futures import ThreadPoolExecutor
+
     ctx = pipeline.open_context(workers)
-    try:
-        pipeline.drain(ctx, batch_id)
+    try:  # one drain more than OCR processes: a file is routed while the next is read
+        with ThreadPoolExecutor(workers + 1) as threads:
+            for f in [threads.submit(pipeline.drain, ctx, batch_id) for _ in range(workers + 1)]:
+                f.result()
     finally:
         ctx.close()
     return 0

@@ -104,18 +104,31 @@ def start_batch(ctx: BatchContext, path: Path, trigger: str = "cli") -> tuple[st
         return batch.id, found
 
 
-def drain(ctx: BatchContext, batch_id: str, on_file: Callable[[FileResult], None] | None = None) -> int:
+def drain(ctx: BatchContext, batch_id: str, on_file: Callable[[FileResult], None] | None = None,
+          wait: bool = False) -> int:
     """Claim the batch's files one by one and process them until none is left; returns how many.
-    Any number of drains may run at once, in threads, processes or on other machines."""
+    Any number of drains may run at once, in threads, processes or on other machines.
+
+    ``wait``: when nothing is left to claim but other workers still hold files, wait until they
+    finish — or until a lease runs out (a worker was killed) and take that file (the scheduled run
+    does this, so a batch always ends, whatever became of the workers)."""
     owner = f"{claims.worker_id()}:{threading.get_ident()}"
     n = 0
-    while (c := claims.claim_next(ctx.factory, batch_id, owner, ctx.settings.claim_lease_s)) is not None:
+    while True:
+        c = claims.claim_next(ctx.factory, batch_id, owner, ctx.settings.claim_lease_s)
+        if c is None:
+            if not wait:
+                return n
+            with session_scope(ctx.factory) as s:
+                if claims.open_count(s, batch_id) == len(claims.given_up(s, batch_id)):
+                    return n
+            time.sleep(1.0)
+            continue
         res = process_file(ctx, batch_id, InboxFile(claims.decode_path(c.path), c.ward))
         claims.complete(ctx.factory, c.id, owner, asdict(res))
         n += 1
         if on_file is not None:
             on_file(res)
-    return n
 
 
 @dataclass(frozen=True)
