@@ -74,10 +74,12 @@ def _broker_count(queue: str) -> Counter[str]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from fixtures.corpus import generate
+    from jimu.store.db import init_db
     from jimu.store.testing import create_pg_database, drop_pg_database
 
     root = tmp_path_factory.mktemp("scale")
     store_url = create_pg_database("jimu_scale")
+    init_db(url=store_url)  # the schema, before anyone polls it
     prefect_db = create_pg_database("prefect_scale")
     queue = f"jimu.scale.{os.getpid()}"
     port = _free_port()
