@@ -84,8 +84,11 @@ def consume_all(store: Store) -> list[dict[str, Any]]:
         consumer.close()
 
 
-def approve_form(c: Any, doc_id: str, values: dict[int, str]) -> Any:
-    data = {"csrf_token": c.token, **{f"v{pk}": text for pk, text in values.items()}}
+def approve_form(c: Any, doc_id: str, values: dict[int, str], confirmed: list[int] | None = None) -> Any:
+    """What the browser posts: the inputs, and the fields the operator confirmed (all of them by default)."""
+    ids = list(values) if confirmed is None else confirmed
+    data = {"csrf_token": c.token, "confirmed": ",".join(map(str, ids)),
+            **{f"v{pk}": text for pk, text in values.items()}}
     return c.post(f"/documents/{doc_id}/approve", data=data, follow_redirects=False)
 
 
@@ -459,3 +462,32 @@ def test_stale_second_entries_are_purged(store: Store) -> None:
     with session_scope(store.factory) as s:
         assert purge_stale(s) == 1
         assert s.scalars(select(SecondEntry)).all() == []
+
+
+def test_an_approve_without_confirmations_is_refused_on_the_server(store: Store) -> None:
+    """Only the CSRF token, or the values without the confirmed ids: refused, nothing confirmed or delivered."""
+    d = seed_document(store.factory, store.data_dir, form_id="inkan_toroku", seed=31, wrong={"phone": "0432000000"})
+    c = client_as(store, "op1")
+    r = c.post(f"/documents/{d.id}/approve", data={"csrf_token": c.token}, follow_redirects=False)
+    assert r.status_code == 422 and "まだ確認していません" in r.text
+    values = page_values(c, d.id)
+    r = approve_form(c, d.id, values, confirmed=[])
+    assert r.status_code == 422
+    assert state(store, d.id) == "review"
+    assert not audits(store, d.id, "field.correct") and not audits(store, d.id, "field.confirm")
+    assert not audits(store, d.id, "review.approve")
+    r = approve_form(c, d.id, values)  # every flagged field confirmed: accepted
+    assert r.status_code == 303
+
+
+def test_a_422_page_showing_restricted_values_is_audited(store: Store) -> None:
+    """A POST straight to approve (the page never opened) with one invalid field: the page it returns
+    shows the restricted values, so the view is audited like any other."""
+    d = seed_document(store.factory, store.data_dir, form_id="kaigo_nintei", seed=32, n_misread=1)  # マイナンバー
+    c = client_as(store, "op2")
+    before = len(audits(store, d.id, "view_restricted"))
+    ids = pks(store, d.id)
+    r = approve_form(c, d.id, {ids["mynumber"]: "12"})  # a check digit cannot pass
+    assert r.status_code == 422
+    views = audits(store, d.id, "view_restricted")
+    assert len(views) > before and {a.actor for a in views[before:]} == {"op2"}

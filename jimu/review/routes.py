@@ -364,10 +364,15 @@ def document_page(request: Request, doc_id: str, s: WebSession = Depends(current
         shown = {v.pk for b in view.blocks for v in b.fields}
         s.crops = (doc.id, {f.id: f.crop_png for f in doc.fields if f.id in shown and f.crop_png is not None
                             and f.sensitivity != "restricted"}, time.monotonic() + CROP_GRANT_S)
-        service.audit_restricted_view(db, s.user_name, doc,
-                                      [f for f in doc.fields if f.sensitivity == "restricted"
-                                       and any(v.pk == f.id for b in view.blocks for v in b.fields)], "value")
+        _audit_shown(db, s.user_name, doc, view)
         return render(request, "review.html", _review_context(c, view, s), s)
+
+
+def _audit_shown(db: Session, user: str, doc: Document, view: service.ReviewView) -> None:
+    """Audit every restricted value a review page shows, whatever its status code."""
+    shown = {v.pk for b in view.blocks for v in b.fields}
+    service.audit_restricted_view(db, user, doc, [f for f in doc.fields if f.sensitivity == "restricted"
+                                                  and f.id in shown], "value")
 
 
 def _mark_confirmed(view: service.ReviewView, user: str, *, after_post: bool = False) -> None:
@@ -387,10 +392,13 @@ def approve(request: Request, doc_id: str, tasks: BackgroundTasks, p: Posted = D
         posted = posted_values(p.form, "v")
         original = {f.id: service.display_value_of(f, form) for f in doc.fields}
         posted = {pk: t for pk, t in posted.items() if pk in service.decide_pks(doc) or original.get(pk) != t}
-        result = service.approve(db, doc, form, posted, s.user_name, page_available=page_available(c, doc))
+        confirmed = {int(x) for x in p.form.get("confirmed", "").split(",") if x.strip().isdigit()}
+        result = service.approve(db, doc, form, posted, s.user_name, page_available=page_available(c, doc),
+                                 confirmed=confirmed)
         if not result.ok:
             assert result.view is not None
             _mark_confirmed(result.view, s.user_name, after_post=True)
+            _audit_shown(db, s.user_name, doc, result.view)  # the page again shows restricted values
             return render(request, "review.html", _review_context(c, result.view, s), s, status=422)
     if result.awaiting_second:
         s.flash("承認しました。個人番号・口座情報は別の担当者の二重入力を待ちます", "ok")
@@ -589,6 +597,8 @@ def decide(request: Request, doc_id: str, tasks: BackgroundTasks, p: Posted = De
                                            page_available=page_available(c, doc))
         if not result.ok:
             assert result.view is not None
+            service.audit_restricted_view(db, s.user_name, doc, [f for f in doc.fields if any(
+                v.pk == f.id for v in result.view.fields)], "double_entry")  # shown again: audited again
             return render(request, "entry.html", _entry_context(result.view, "supervisor"), s, status=422)
     if result.matched:
         s.flash("判断を記録しました。記録を送信します", "ok")

@@ -603,12 +603,28 @@ def parse_posted(doc: Document, form: FormDefinition, posted: Mapping[int, str]
     return values, errors
 
 
+UNCONFIRMED = "まだ確認していません（Enter で確認してから承認してください）"
+
+
+def unconfirmed(doc: Document, confirmed: set[int], user: str) -> set[str]:
+    """Flagged fields neither confirmed in this request nor decided by this operator already."""
+    return {f.field_id for f in doc.fields
+            if f.status == "flagged" and f.id not in confirmed and f.corrected_by != user}
+
+
 def approve(session: Session, doc: Document, form: FormDefinition, posted: Mapping[int, str], user: str,
-            *, page_available: bool) -> ApproveResult:
-    """Validate the whole record again (field checks + rules over the corrected values) and accept it."""
+            *, page_available: bool, confirmed: set[int] | None = None) -> ApproveResult:
+    """Validate the whole record again (field checks + rules over the corrected values) and accept it.
+
+    Every flagged field must be confirmed in this request (its id in ``confirmed``) or have been
+    decided by this operator (Enter on the field): the server refuses an approve that skips one,
+    whatever the page's script did."""
     if document_stage(session, doc) != "review":
         raise ReviewProblem("この書類はすでに承認され、二重入力または監督者の確認を待っています")
     parsed, parse_errors = parse_posted(doc, form, posted)
+    missing = unconfirmed(doc, confirmed or set(), user)
+    if missing:
+        parse_errors = {fid: UNCONFIRMED for fid in missing} | parse_errors
     values = {f.field_id: f.effective_value for f in doc.fields}
     values.update(parsed)
     validation = validate_record(form, values)
@@ -625,7 +641,7 @@ def approve(session: Session, doc: Document, form: FormDefinition, posted: Mappi
             repo.correct_field(session, doc, fid, value, operator=user, reason=correction_reason(f, form))
         elif changed:
             repo.correct_field(session, doc, fid, value, operator=user, reason="オペレーターによる修正")
-    for f in doc.fields:  # a flagged field that was not on the page (should not happen): confirm as shown
+    for f in doc.fields:  # confirmed in this request but not posted as a value: kept as shown
         if f.status != "accepted" or (f.sensitivity == "restricted" and f.corrected_by is None):
             repo.correct_field(session, doc, f.field_id, f.effective_value, operator=user,
                                reason=correction_reason(f, form))

@@ -170,6 +170,8 @@
       }
       submitting = true;
       say("送信しています…");
+      var confirmed = document.getElementById("confirmed");  // the server refuses an approve without these
+      if (confirmed) confirmed.value = flaggedInputs().map(function (el) { return el.dataset.pk; }).join(",");
       form.submit();
     });
   }
