@@ -57,6 +57,15 @@ def client_as(store: Store, name: str | None, **settings: Any) -> Any:
     return c
 
 
+def hold_lock(store: Store, doc_id: str, user: str) -> None:
+    """``user`` has the document open (the review lock), as opening its page does."""
+    from jimu.store import repo
+
+    with session_scope(store.factory) as s:
+        doc = s.get(Document, doc_id)
+        assert doc is not None and repo.lock_document(s, doc, user, ttl_s=600)
+
+
 def first_field(store: Store, doc_id: str, restricted: bool = False) -> FieldValue:
     with session_scope(store.factory) as s:
         q = select(FieldValue).where(FieldValue.document_id == doc_id)
@@ -213,6 +222,7 @@ def test_csrf_token_of_another_session_is_refused(store: Store, docs: list[Seede
 
 def test_crops_are_png_by_document_and_field_id(store: Store, docs: list[SeededDocument]) -> None:
     c = client_as(store, "op1")
+    hold_lock(store, docs[0].id, "op1")
     f = first_field(store, docs[0].id)
     r = c.get(f"/documents/{docs[0].id}/fields/{f.id}/crop.png")
     assert r.status_code == 200 and r.headers["content-type"] == "image/png"
@@ -234,6 +244,7 @@ def test_crops_are_png_by_document_and_field_id(store: Store, docs: list[SeededD
 ])
 def test_path_tricks_on_crops_are_404(store: Store, docs: list[SeededDocument], tail: str) -> None:
     c = client_as(store, "op1")
+    hold_lock(store, docs[0].id, "op1")
     r = c.get(f"/documents/{docs[0].id}{tail}")
     assert r.status_code == 404, (tail, r.status_code)
 
@@ -249,6 +260,8 @@ def test_path_tricks_on_documents_are_404(store: Store, docs: list[SeededDocumen
 
 def test_another_documents_field_id_is_404(store: Store, docs: list[SeededDocument]) -> None:
     c = client_as(store, "op1")
+    hold_lock(store, docs[0].id, "op1")
+    hold_lock(store, docs[1].id, "op1")
     other = first_field(store, docs[1].id)
     assert c.get(f"/documents/{docs[0].id}/fields/{other.id}/crop.png").status_code == 404
     assert c.get(f"/documents/{docs[1].id}/fields/{other.id}/crop.png").status_code == 200
@@ -256,6 +269,7 @@ def test_another_documents_field_id_is_404(store: Store, docs: list[SeededDocume
 
 def test_page_image(store: Store, docs: list[SeededDocument]) -> None:
     c = client_as(store, "op1")
+    hold_lock(store, docs[0].id, "op1")
     r = c.get(f"/documents/{docs[0].id}/page.png")
     assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
     # no original on disk → 404 with a message, and the review page says so without asking
@@ -263,10 +277,9 @@ def test_page_image(store: Store, docs: list[SeededDocument]) -> None:
         doc = s.get(Document, docs[0].id)
         assert doc is not None and doc.original_path
         (store.settings.data_dir / doc.original_path).unlink()  # a storage key under the data folder
-    c2 = client_as(store, "op2")
-    r = c2.get(f"/documents/{docs[0].id}/page.png")
+    r = c.get(f"/documents/{docs[0].id}/page.png")
     assert r.status_code == 404 and "ページ画像" in r.json()["error"]
-    page = c2.get(f"/documents/{docs[0].id}")
+    page = c.get(f"/documents/{docs[0].id}")
     assert "この書類にはページ画像がありません" in page.text
 
 
@@ -279,11 +292,13 @@ def test_original_outside_the_data_dir_is_never_served(store: Store, docs: list[
         assert doc is not None
         doc.original_path = str(store.data_dir / ".." / outside.parent.name / outside.name)
     c = client_as(store, "op1")
+    hold_lock(store, docs[0].id, "op1")
     assert c.get(f"/documents/{docs[0].id}/page.png").status_code == 404
 
 
 def test_restricted_crop_view_is_audited(store: Store, docs: list[SeededDocument]) -> None:
     c = client_as(store, "op1")
+    hold_lock(store, docs[1].id, "op1")
     f = first_field(store, docs[1].id, restricted=True)
     assert c.get(f"/documents/{docs[1].id}/fields/{f.id}/crop.png").status_code == 200
     with session_scope(store.factory) as s:
@@ -300,6 +315,27 @@ def test_operator_cannot_see_images_of_finished_documents(store: Store, docs: li
     f = first_field(store, docs[0].id)
     assert client_as(store, "op1").get(f"/documents/{docs[0].id}/fields/{f.id}/crop.png").status_code == 404
     assert client_as(store, "sv1").get(f"/documents/{docs[0].id}/fields/{f.id}/crop.png").status_code == 200
+
+
+def test_an_operator_not_involved_gets_no_image(store: Store, docs: list[SeededDocument],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the operator who has the document open sees its crops and page; nobody but a supervisor
+    at the supervisor stage (two blind entries that differ)."""
+    from jimu.review import service
+
+    f = first_field(store, docs[1].id, restricted=True)
+    urls = [f"/documents/{docs[1].id}/fields/{f.id}/crop.png", f"/documents/{docs[1].id}/page.png"]
+    hold_lock(store, docs[1].id, "op1")
+    op2 = client_as(store, "op2")  # another operator, the document not open
+    assert [op2.get(u).status_code for u in urls] == [403, 403]
+    monkeypatch.setattr(service, "document_stage", lambda _db, _doc: "supervisor")
+    op1 = client_as(store, "op1")
+    assert [op1.get(u).status_code for u in urls] == [403, 403]  # even the operator who had it open
+    assert client_as(store, "sv1").get(urls[0]).status_code == 200
+    with session_scope(store.factory) as s:
+        views = s.scalars(select(AuditEntry).where(AuditEntry.action == "view_restricted",
+                                                   AuditEntry.document_id == docs[1].id)).all()
+        assert {v.actor for v in views} == {"sv1"}  # the refused requests saw nothing
 
 
 # ------------------------------------------------------------------------------------------ pages

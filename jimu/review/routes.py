@@ -456,9 +456,21 @@ def second_entry(request: Request, doc_id: str, tasks: BackgroundTasks, p: Poste
 
 
 def _image_document(db: Session, doc_id: str, s: WebSession) -> Document:
+    """The document whose images this user may see: a supervisor any; an operator only one in
+    review that they have open (they hold its lock), never at the supervisor stage, and not the
+    blind second entry of a document they entered first."""
     doc = service.load_document(db, doc_id)
-    if doc.state != "review" and not has_role(s.role, "supervisor"):
+    if has_role(s.role, "supervisor"):
+        return doc
+    if doc.state != "review":
         raise NotFound("書類が見つかりません")
+    stage = service.document_stage(db, doc)
+    if stage == "supervisor":
+        raise service.Forbidden("この書類は監督者の確認を待っています")
+    if stage == "second" and s.user_name in service.first_operators(doc):
+        raise service.Forbidden("この書類の最初の入力はあなたです。二重入力は別の担当者がします")
+    if doc.lock_owner != s.user_name or doc.lock_expires is None or doc.lock_expires <= utcnow():
+        raise service.Forbidden("この書類を開いている担当者だけが画像を見られます")
     return doc
 
 
