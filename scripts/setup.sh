@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-script-jpan
-              fonts-ipafont-gothic fonts-ipafont-mincho fonts-seto poppler-utils
+              fonts-ipafont-gothic fonts-ipafont-mincho fonts-seto
               fonts-yozvox-yozfont fonts-aoyagi-soseki fonts-ipaexfont-gothic fonts-ipaexfont-mincho
               fonts-takao-gothic fonts-takao-mincho fonts-vlgothic fonts-umeplus fonts-hanazono fonts-konatu
               fonts-motoya-l-maruberi fonts-motoya-l-cedar)
@@ -43,8 +43,9 @@ stamp=.venv/.jimu-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
   echo "setup: installing Python packages into .venv (first run takes a few minutes)"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true
+  # pip's own exit status decides (pipefail): a failed install stops the setup with pip's message
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
+  .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | { grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true; }
   .venv/bin/python -c "import jimu, tesserocr, cv2, onnxruntime, phonenumbers, pykakasi" || { echo "setup: Python packages failed to install" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
