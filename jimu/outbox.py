@@ -5,9 +5,10 @@ document's state change.  :func:`relay` reads unpublished rows in id order, publ
 marks it ``published_at`` only after the broker confirmed it (then moves the document to
 ``delivered``).  When the broker is down it stops at the first failure, records ``attempts`` and
 ``last_error`` on that row, and returns — rows stay pending; :func:`relay_until_empty` retries
-with exponential backoff.  A crash between the confirm and the mark republishes that message on the
-next run: the embedded queue ignores the duplicate id, and RabbitMQ consumers dedupe by message id
-(:mod:`jimu.queue.dedupe`).
+with exponential backoff.  Each row is marked as soon as its confirm arrives, so a relay killed
+between a confirm and its mark republishes that one message on the next run (publishing is at
+least once: a broker and a database cannot commit together): the embedded queue ignores the
+duplicate id, and RabbitMQ consumers dedupe by message id (:mod:`jimu.queue.dedupe`).
 """
 
 from __future__ import annotations
@@ -107,7 +108,6 @@ def relay(
                 rows = s.execute(q.order_by(OutboxMessage.id).limit(batch_size)).all()
             if not rows:
                 break
-            confirmed: list[int] = []
             failure: tuple[int, str] | None = None
             for row_id, message_id, payload in rows:
                 try:
@@ -118,9 +118,10 @@ def relay(
                 except ValueError as e:  # payload is not JSON: never publishable
                     failure = (row_id, f"outbox payload is not JSON: {e}")
                     break
-                confirmed.append(row_id)
-            _mark(session_factory, confirmed, failure)
-            report.published += len(confirmed)
+                # marked at once, one by one: a relay killed now republishes at most this one message
+                _mark(session_factory, [row_id], None)
+                report.published += 1
+            _mark(session_factory, [], failure)
             if failure is not None:
                 report.failed += 1
                 report.last_error = failure[1]

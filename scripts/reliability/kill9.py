@@ -12,8 +12,11 @@ and killed too, mid-read.
 So that records flow, the check runs with thresholds that accept every field a validator lets
 through (delivery is what is checked here, not reading). With RabbitMQ (``--queue rabbitmq``, the
 default when the broker answers) the publishes are counted **on the broker**, by a plain AMQP
-reader with no de-duplication: each message id must arrive exactly once. Checks: every document in
-exactly one final state, one document per scan, every delivered record published exactly once.
+reader with no de-duplication. Checks: every document in exactly one final state, one document per
+scan, every delivered record published, none lost; and a message published twice only where a kill
+landed in the relay (a relay killed between a broker's confirm and its mark republishes that one
+message: publishing is at least once, and consumers drop the repeat by message id) — at most one
+per such kill.
 """
 
 from __future__ import annotations
@@ -190,13 +193,14 @@ def main() -> int:
     total = sum(states.values())
     not_final = {s: n for s, n in states.items() if s not in FINAL}
     delivered = states.get("delivered", 0)
-    twice = {rid: n for rid, n in seen.items() if n > 1}
+    repeats = sum(n - 1 for n in seen.values() if n > 1)
     print(f"\nkills: {args.kills} (by stage: {dict(stages)}); documents: {total} for {args.forms} scans; "
           f"states: {dict(states)}")
     where = "on the broker, no de-duplication" if args.queue == "rabbitmq" else "by the consumer"
     print(f"records published ({where}): {len(seen)} distinct, {sum(seen.values())} in all "
-          f"(delivered documents: {delivered}); published more than once: {len(twice)}")
-    ok = total == args.forms and not not_final and len(seen) == delivered and not twice
+          f"(delivered documents: {delivered}); repeated publishes: {repeats} "
+          f"(allowed: one per kill in the relay, {stages['relay']})")
+    ok = total == args.forms and not not_final and len(seen) == delivered and repeats <= stages["relay"]
     print("RESULT:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 
