@@ -145,6 +145,35 @@ def test_relay_publishes_in_order_and_marks(factory: sessionmaker[Session], tmp_
         assert relay(factory, q).published == 0  # nothing left
 
 
+class DiesAfter:
+    """Forwards ``n`` publishes, then the process "dies" (an exception no relay catches, like SIGKILL)."""
+
+    def __init__(self, inner: Any, n: int) -> None:
+        self.inner, self.n, self.calls = inner, n, 0
+
+    def publish(self, message_id: str, body: Mapping[str, Any]) -> None:
+        if self.calls == self.n:
+            raise SystemExit("killed (test)")
+        self.calls += 1
+        self.inner.publish(message_id, body)
+
+
+def test_a_relay_killed_mid_batch_has_marked_every_confirmed_record(factory: sessionmaker[Session],
+                                                                   tmp_path: Path) -> None:
+    """Each record is marked as soon as the broker confirms it: a relay that dies after three of five
+    republishes none of those three (at most the one whose mark it did not reach)."""
+    for n in range(5):
+        process(factory, f"doc{n}")
+    with SqliteQueue(tmp_path / "queue.db") as q:
+        with pytest.raises(SystemExit):
+            relay(factory, DiesAfter(q, 3), batch_size=100)
+        with session_scope(factory) as s:
+            assert sum(r.published_at is not None for r in s.scalars(select(OutboxMessage))) == 3
+        again = FlakyPublisher(q, fail_first=0)
+        assert relay(factory, again).published == 2
+        assert len(again.calls) == 2  # the three confirmed ones were not published again
+
+
 def test_relay_with_broker_down_keeps_rows_then_delivers(factory: sessionmaker[Session], tmp_path: Path) -> None:
     for n in range(3):
         process(factory, f"d{n}")
