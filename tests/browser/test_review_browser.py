@@ -175,6 +175,31 @@ def test_page_image_reject_and_accepted_fields(store: Store, live: LiveApp, new_
     assert page.js_errors == []
 
 
+def test_f1_lists_every_key_over_the_page_and_returns_to_the_field(store: Store, live: LiveApp, new_page: Any,
+                                                                   screenshots: Path) -> None:
+    from jimu.review.routes import KEYS
+
+    d = seed_document(store.factory, store.data_dir, form_id="jumin_idou", seed=104, n_misread=2)
+    page = new_page()
+    keyboard_login(page, live.url, "op1")
+    page.goto(f"{live.url}/documents/{d.id}")
+    field = active_id(page)
+    assert field.startswith("v")
+    page.keyboard.press("F1")
+    wait_until(page, "document.getElementById('help-dialog').open")
+    shown = page.inner_text("#help-dialog")
+    assert all(k in shown and what in shown for k, what in KEYS)  # every key, Alt+A too
+    page.screenshot(path=str(screenshots / "help-overlay.png"))
+    page.keyboard.press("Escape")
+    wait_until(page, "!document.getElementById('help-dialog').open")
+    assert active_id(page) == field
+    page.keyboard.press("F1")
+    wait_until(page, "document.getElementById('help-dialog').open")
+    page.keyboard.press("F1")
+    wait_until(page, "!document.getElementById('help-dialog').open")
+    assert page.js_errors == []
+
+
 def test_blind_double_entry_of_a_restricted_field(store: Store, live: LiveApp, new_page: Any,
                                                   screenshots: Path) -> None:
     d = seed_document(store.factory, store.data_dir, form_id="kaigo_nintei", seed=104)

@@ -7,6 +7,7 @@
  *   F4               reject to the ward office (不備返戻) with a reason
  *   F2               show / hide the whole page image
  *   Alt+A            open / close the automatically accepted fields
+ *   F1               the list of every key, over the page (F1 or Esc closes it)
  *   Esc              close the page image or the dialog
  *
  * Plain JavaScript, no libraries; everything comes from this server.
@@ -259,8 +260,24 @@
     }
   });
 
+  var help = document.getElementById("help-dialog");
+  var helpReturn = null;
+  if (help) help.addEventListener("close", function () { if (helpReturn) focusInput(helpReturn); });
+
   document.addEventListener("keydown", function (ev) {
     if (ev.isComposing || ev.keyCode === 229) return; // IME conversion in progress: Enter belongs to the IME
+    if (ev.key === "F1" && help) { // every key of this page, over it; F1 or Esc closes it
+      ev.preventDefault();
+      if (help.open) {
+        help.close();
+      } else {
+        helpReturn = document.activeElement && document.activeElement.classList &&
+          document.activeElement.classList.contains("fv") ? document.activeElement : null;
+        help.showModal();
+      }
+      return;
+    }
+    if (help && help.open) return; // Esc closes the dialog by itself
     if (dialog && dialog.open) return; // the dialog handles its own keys (Enter submits, Esc closes)
     var key = ev.key;
     var t = ev.target;
