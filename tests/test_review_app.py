@@ -403,3 +403,34 @@ def test_no_script_or_asset_from_elsewhere(store: Store, docs: list[SeededDocume
         for ref in re.findall(r'(?:src|href|action)="([^"]*)"', page):
             assert ref.startswith("/") and not ref.startswith("//"), (url, ref)
         assert "<script>" not in page and "style=" not in page  # CSP: no inline script or style
+
+
+def test_a_browser_disconnecting_mid_post_logs_no_traceback(store: Store, docs: list[SeededDocument],
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """The body never arrives (the browser went away): one line in the log, no traceback, nothing done."""
+    import asyncio
+    import logging
+
+    c = client_as(store, "op1")
+    token = csrf(c)
+    cookie = "; ".join(f"{k}={v}" for k, v in c.cookies.items())
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+             "path": f"/documents/{docs[0].id}/approve", "raw_path": f"/documents/{docs[0].id}/approve".encode(),
+             "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000), "server": ("testserver", 80),
+             "headers": [(b"host", b"testserver"), (b"cookie", cookie.encode()), (b"x-csrf-token", token.encode()),
+                         (b"content-type", b"application/x-www-form-urlencoded"), (b"content-length", b"200")]}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    caplog.set_level(logging.INFO)
+    asyncio.run(c.app(scope, receive, send))
+    assert "Traceback" not in caplog.text and not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "disconnected before its POST request was read" in caplog.text
+    with session_scope(store.factory) as s:
+        doc = s.get(Document, docs[0].id)
+        assert doc is not None and doc.state == "review"

@@ -115,6 +115,16 @@ def _install_handlers(app: FastAPI) -> None:
         messages = {404: "ページが見つかりません", 405: "この操作はできません"}
         return error_page(request, exc.status_code, messages.get(exc.status_code, "要求を処理できませんでした"))
 
+    from starlette.requests import ClientDisconnect
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, exc: ClientDisconnect) -> Response:
+        # the browser went away mid-request (closed, navigated, lost the network): nothing to tell it,
+        # and nothing was done (its form was never read); one line in the log, no traceback
+        logging.getLogger("jimu.review").info("a browser disconnected before its %s request was read",
+                                               request.method)
+        return Response(status_code=400)
+
     from fastapi.exceptions import RequestValidationError
 
     @app.exception_handler(RequestValidationError)
