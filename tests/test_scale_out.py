@@ -5,7 +5,8 @@ one worker killed with -9 mid-batch, the other (and the scheduled run) finishing
     pytest -m scale_out        # alone (about 3 minutes on 2 cores)
 
 Checks: every scan in exactly one final state; both workers did work; every delivered record
-published exactly once, counted on the broker with no de-duplication.
+published exactly once, counted on the broker with no de-duplication; a worker stops on the first
+SIGTERM (``python -m flows.worker``).
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         for name in ("a", "b"):  # separate data folders: they share only PostgreSQL, RabbitMQ and the storage
             env = base | {"JIMU_DATA_DIR": str(root / f"data-{name}"), "PREFECT_WORKER_QUERY_SECONDS": "2"}
             workers.append(subprocess.Popen(
-                [sys.executable, "-m", "prefect", "worker", "start", "--pool", pool, "--limit", "1", "--name",
+                [sys.executable, "-m", "flows.worker", "--pool", pool, "--limit", "1", "--name",
                  f"worker-{name}"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True))
         inbox = root / "inbox" / "中央区"
@@ -181,3 +182,6 @@ def test_one_batch_spreads_over_two_workers_and_survives_one_killed(cluster: dic
     assert before < FORMS  # the kill was mid-batch: the rest was done by the survivors
     seen = _broker_count(cluster["queue"])
     assert sum(seen.values()) == len(seen) == states.get("delivered", 0)  # each record published once
+    survivor = cluster["workers"][1]
+    survivor.send_signal(signal.SIGTERM)  # a service manager's stop: the worker ends on the first one
+    assert survivor.wait(timeout=30) == 0
