@@ -491,3 +491,38 @@ def test_a_422_page_showing_restricted_values_is_audited(store: Store) -> None:
     assert r.status_code == 422
     views = audits(store, d.id, "view_restricted")
     assert len(views) > before and {a.actor for a in views[before:]} == {"op2"}
+
+
+def test_an_operator_sees_their_own_stats_and_nobody_elses(store: Store) -> None:
+    a = seed_document(store.factory, store.data_dir, form_id="inkan_toroku", seed=43, wrong={"phone": "0432000000"})
+    b = seed_document(store.factory, store.data_dir, form_id="inkan_toroku", seed=44, n_misread=1)
+    op1, op2 = client_as(store, "op1"), client_as(store, "op2")
+    values = page_values(op1, a.id)
+    values[pks(store, a.id)["phone"]] = str(a.truth["phone"])
+    assert approve_form(op1, a.id, values).status_code == 303
+    op2.get(f"/documents/{b.id}")
+    op2.post(f"/documents/{b.id}/skip", data={"csrf_token": op2.token})
+    page = op1.get("/me").text
+    day = page[page.index("<td>24時間</td>"):]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', day[: day.index("</tr>")])
+    assert cells[:5] == ["1", "0", "0", "0", "0"]  # op1 approved one, skipped none (op2 did)
+    assert "op2" not in page
+
+
+def test_the_supervisor_page_shows_how_long_the_backlog_has_waited(store: Store) -> None:
+    import datetime as dt
+
+    from jimu.store.models import utcnow
+
+    ages_h = [0.2, 5, 30, 100, 100]
+    for i, age in enumerate(ages_h):
+        d = seed_document(store.factory, store.data_dir, form_id="inkan_toroku", seed=50 + i, n_misread=1)
+        with session_scope(store.factory) as s:
+            doc = s.get(Document, d.id)
+            assert doc is not None
+            doc.created_at = utcnow() - dt.timedelta(hours=age)
+    page = client_as(store, "sv1").get("/supervisor").text
+    table = page[page.index("確認待ちの滞留"):]
+    table = table[: table.index("</table>")]
+    assert re.findall(r'<td class="num">(\d+)件</td>', table) == ["1", "1", "1", "2"]
+    assert "（100.0時間前）" in table and "5件" in table

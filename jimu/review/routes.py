@@ -562,7 +562,21 @@ def supervisor_home(request: Request, s: WebSession = Depends(supervisor_user)) 
         purge_stale(db)
         stats = service.operator_stats(db, since)
         queue = service.supervisor_queue(db)
-    return render(request, "supervisor.html", {"stats": stats, "queue": queue, "days": days}, s)
+        backlog = service.backlog(db)
+    return render(request, "supervisor.html", {"stats": stats, "queue": queue, "days": days, "backlog": backlog}, s)
+
+
+@router.get("/me")
+def my_stats(request: Request, s: WebSession = Depends(current_user)) -> Response:
+    """An operator's own work: today (24 hours) and the last 7 days; nobody else's."""
+    c = ctx_of(request)
+    now = utcnow()
+    with session_scope(c.factory) as db:
+        periods = []
+        for label, days in (("24時間", 1), ("7日間", 7)):
+            mine = [st for st in service.operator_stats(db, now - dt.timedelta(days=days)) if st.name == s.user_name]
+            periods.append((label, mine[0] if mine else service.OperatorStats(s.user_name)))
+    return render(request, "me.html", {"periods": periods}, s)
 
 
 @router.get("/supervisor/audit")

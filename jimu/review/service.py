@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
 from forms_schema import FormDefinition, LeafField, get_form
@@ -883,6 +883,37 @@ def supervisor_queue(session: Session) -> list[WorkRow]:
 
 
 # ------------------------------------------------------------------------------------------ statistics
+
+
+BACKLOG_BUCKETS: Final = (("1時間未満", 0.0, 1.0), ("1〜24時間", 1.0, 24.0), ("1〜3日", 24.0, 72.0),
+                          ("3日以上", 72.0, None))
+
+
+@dataclass
+class Backlog:
+    """How long the documents waiting for a person have waited since they were received."""
+
+    buckets: list[tuple[str, int]]  # (age, documents)
+    total: int
+    oldest: str | None  # when the oldest waiting document was received (JST)
+    oldest_hours: float | None
+
+
+def backlog(session: Session) -> Backlog:
+    """Documents in review by age since they were received, counted in the database."""
+    now = utcnow()
+    waiting = select(func.count()).select_from(Document).where(Document.state == "review")
+    buckets = []
+    for label, lo, hi in BACKLOG_BUCKETS:
+        q = waiting.where(Document.created_at <= now - dt.timedelta(hours=lo))
+        if hi is not None:
+            q = q.where(Document.created_at > now - dt.timedelta(hours=hi))
+        buckets.append((label, int(session.scalar(q) or 0)))
+    oldest = session.scalar(select(func.min(Document.created_at)).where(Document.state == "review"))
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=dt.UTC)
+    return Backlog(buckets=buckets, total=sum(n for _, n in buckets), oldest=jst(oldest) if oldest else None,
+                   oldest_hours=round((now - oldest).total_seconds() / 3600, 1) if oldest else None)
 
 
 @dataclass
