@@ -526,3 +526,18 @@ def test_the_supervisor_page_shows_how_long_the_backlog_has_waited(store: Store)
     table = table[: table.index("</table>")]
     assert re.findall(r'<td class="num">(\d+)件</td>', table) == ["1", "1", "1", "2"]
     assert "（100.0時間前）" in table and "5件" in table
+
+
+def test_a_value_changed_from_the_reading_is_marked_on_the_page(store: Store) -> None:
+    d = seed_document(store.factory, store.data_dir, form_id="inkan_toroku", seed=45, wrong={"phone": "0432000000"})
+    c = client_as(store, "op1")
+    page = c.get(f"/documents/{d.id}").text
+    assert "読み取りから変更" not in page
+    pk = pks(store, d.id)["phone"]
+    r = c.post(f"/api/documents/{d.id}/fields/{pk}", json={"value": str(d.truth["phone"])},
+               headers={"X-CSRF-Token": c.token})
+    assert r.json()["ok"] is True
+    page = c.get(f"/documents/{d.id}").text
+    field = page[page.index(f'id="v{pk}"') - 1500:page.index(f'id="v{pk}"')]
+    assert "読み取りから変更" in field  # on the phone field's row, and only once on the page
+    assert page.count("読み取りから変更") == 1

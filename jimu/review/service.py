@@ -365,6 +365,7 @@ class FieldView:
     second_text: str = ""  # supervisor page: the second entry
     second_by: str = ""
     confirmed: bool = False  # shown as already confirmed (Enter) on the page
+    changed: bool = False  # a person's value differs from what was read (marked on the page)
 
 
 @dataclass
@@ -401,6 +402,7 @@ def field_view(f: FieldValue, leaf: LeafField, form: FormDefinition, *, text: st
         hint=input_hint(leaf), reasons=[reason_words(r, form) for r in f.reasons],
         confidence=_confidence(f), restricted=f.sensitivity == "restricted",
         has_crop=f.crop_png is not None or bool(f.crop_path), decided_by=f.corrected_by,
+        changed=f.operator_value_json is not None and f.effective_value != f.value,
     )
 
 
