@@ -7,7 +7,8 @@ APT_PACKAGES=(tesseract-ocr tesseract-ocr-jpn tesseract-ocr-script-jpan
               fonts-ipafont-gothic fonts-ipafont-mincho fonts-seto
               fonts-yozvox-yozfont fonts-aoyagi-soseki fonts-ipaexfont-gothic fonts-ipaexfont-mincho
               fonts-takao-gothic fonts-takao-mincho fonts-vlgothic fonts-umeplus fonts-hanazono fonts-konatu
-              fonts-motoya-l-maruberi fonts-motoya-l-cedar)
+              fonts-motoya-l-maruberi fonts-motoya-l-cedar
+              fonts-noto-cjk fonts-droid-fallback)  # the last two: the digit classifier's tests read digits in them
 # the review UI's browser tests drive Debian's Chromium
 if [[ "${JIMU_WITH_BROWSER:-0}" == "1" ]]; then APT_PACKAGES+=(chromium); fi
 
