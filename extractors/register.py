@@ -367,7 +367,7 @@ def locate(page: Page, form_ids: list[str] | None = None) -> Location:
     timings["refine"] = time.perf_counter() - t0
     cls = decide(ranked)
     if cls.form_id is None and method == "features" and aligned:
-        cls = _verified_by_features(ranked, fits)
+        cls = _verified_by_features(cls, fits)
     tolerant = None
     if cls.form_id is None:
         warped, valid = P.warp_coarse(prep, m, templates[0])
@@ -378,18 +378,16 @@ def locate(page: Page, form_ids: list[str] | None = None) -> Location:
     )
 
 
-def _verified_by_features(ranked: list[FormScore], fits: list[FA.FeatureFit]) -> Classification:
+def _verified_by_features(unknown: Classification, fits: list[FA.FeatureFit]) -> Classification:
     """A city's own form whose ruling the capture lost (a standard-mode fax): its printed features
-    decide, provided nothing is printed where the blank is white."""
-    unknown = decide(ranked)
-    best = ranked[0] if ranked else None
-    if not fits or best is None:
+    decide, provided nothing is printed where the blank is white. ``unknown``: the scores' verdict."""
+    if not fits:
         return unknown
     fid = fits[0].template.form_id
-    s = next((s for s in ranked if s.form_id == fid), None)
+    s = next((s for s in unknown.ranked if s.form_id == fid), None)
     if s is None or s.extra > VERIFY_MAX_EXTRA or s.recall < VERIFY_MIN_RECALL or not FA.verifies(fits, fid):
         return unknown
-    return Classification(form_id=fid, score=s.score, ranked=[s, *[r for r in ranked if r is not s]])
+    return Classification(form_id=fid, score=s.score, ranked=[s, *[r for r in unknown.ranked if r is not s]])
 
 
 def supported(points: F64, t: Template) -> bool:

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from jimu.reliability import accept_all_thresholds, broker_counts, descendants
+
 pytestmark = [pytest.mark.scale_out, pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,28 +52,6 @@ def _wait_http(url: str, timeout_s: float = 90.0) -> None:
     raise AssertionError(f"{url} never answered")
 
 
-def _descendants(pid: int) -> list[int]:
-    from jimu.bench.pipeline_bench import _descendants as tree
-
-    return tree(pid)
-
-
-def _broker_count(queue: str) -> Counter[str]:
-    import pika
-
-    seen: Counter[str] = Counter()
-    conn = pika.BlockingConnection(pika.URLParameters(AMQP))
-    ch = conn.channel()
-    while True:
-        method, props, _ = ch.basic_get(queue, auto_ack=False)
-        if method is None:
-            break
-        seen[props.message_id] += 1
-        ch.basic_ack(method.delivery_tag)
-    conn.close()
-    return seen
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from fixtures.corpus import generate
@@ -92,10 +72,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         "JIMU_INTAKE_DATE": "2026-11-20", "PYTHONPATH": str(ROOT),
         "JIMU_THRESHOLDS_FILE": str(root / "accept-all.json"),
     }
-    from validators.policy import THRESHOLD_KINDS
-
-    (root / "accept-all.json").write_text(json.dumps({"version": "scale-accept-all",
-                                                      "thresholds": dict.fromkeys(THRESHOLD_KINDS, 0.0)}))
+    accept_all_thresholds(root / "accept-all.json", "scale-accept-all")
     (root / "shared").mkdir()
     server = subprocess.Popen(
         [sys.executable, "-m", "prefect", "server", "start", "--port", str(port)],
@@ -161,7 +138,7 @@ def test_one_batch_spreads_over_two_workers_and_survives_one_killed(cluster: dic
         time.sleep(0.5)
     assert len(worker_pids()) >= 2, "both pool workers should have taken files by now"
     killed = cluster["workers"][0]
-    for pid in sorted(_descendants(killed.pid), reverse=True):  # worker a, its flow run and OCR process
+    for pid in sorted(descendants(killed.pid), reverse=True):  # worker a, its flow run and OCR process
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -180,7 +157,7 @@ def test_one_batch_spreads_over_two_workers_and_survives_one_killed(cluster: dic
     pids = Counter(o.split(":")[1] for o in owners)
     assert len(set(pids) - {str(run.pid)}) >= 2, pids  # both pool workers did work
     assert before < FORMS  # the kill was mid-batch: the rest was done by the survivors
-    seen = _broker_count(cluster["queue"])
+    seen = broker_counts(AMQP, cluster["queue"])
     assert sum(seen.values()) == len(seen) == states.get("delivered", 0)  # each record published once
     survivor = cluster["workers"][1]
     survivor.send_signal(signal.SIGTERM)  # a service manager's stop: the worker ends on the first one

@@ -25,26 +25,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jimu.reliability import descendants
+
 SCAN_SUFFIXES = (".png", ".jpg", ".tif", ".pdf")
-
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            for t in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (t / "children").read_text().split()]
-        except OSError:
-            continue
-    return out
 
 
 def rss_mib_tree(pid: int) -> float:
     """Resident memory of a process and all its descendants (MiB)."""
     total = 0
-    for p in set(_descendants(pid)):
+    for p in set(descendants(pid)):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

@@ -120,7 +120,7 @@ def drain(ctx: BatchContext, batch_id: str, on_file: Callable[[FileResult], None
             if not wait:
                 return n
             with session_scope(ctx.factory) as s:
-                if claims.open_count(s, batch_id) == len(claims.given_up(s, batch_id)):
+                if claims.only_given_up_left(s, batch_id):
                     return n
             time.sleep(1.0)
             continue

@@ -97,12 +97,20 @@ def add_claims(session: Session, batch_id: str, files: list[tuple[Path, str | No
     now = utcnow()
     held = 0
     vanished = []
+    keyed: list[tuple[str, Path, str | None]] = []
     for path, ward in files:
         key = file_key(path)
         if key is None:
             vanished.append(path)
-            continue
-        row = session.scalars(select(FileClaim).where(FileClaim.file_key == key).with_for_update()).first()
+        else:
+            keyed.append((key, path, ward))
+    existing: dict[str, FileClaim] = {}
+    keys = [k for k, _, _ in keyed]
+    for i in range(0, len(keys), 500):  # one query per 500 files, not one per file (the inbox keeps old ones)
+        q = select(FileClaim).where(FileClaim.file_key.in_(keys[i:i + 500])).with_for_update()
+        existing.update({c.file_key: c for c in session.scalars(q)})
+    for key, path, ward in keyed:
+        row = existing.get(key)
         if row is None:
             session.add(FileClaim(file_key=key, batch_id=batch_id, path=encode_path(path),
                                   ward=ward, state="pending", attempts=0))
@@ -165,6 +173,11 @@ def open_count(session: Session, batch_id: str) -> int:
     """Claims of the batch not yet done (pending, or held by a worker)."""
     return int(session.scalar(select(func.count()).select_from(FileClaim)
                               .where(FileClaim.batch_id == batch_id, FileClaim.state != "done")) or 0)
+
+
+def only_given_up_left(session: Session, batch_id: str) -> bool:
+    """Every file of the batch is done, or was given up after :data:`MAX_ATTEMPTS` tries."""
+    return open_count(session, batch_id) == len(given_up(session, batch_id))
 
 
 def given_up(session: Session, batch_id: str) -> list[FileClaim]:

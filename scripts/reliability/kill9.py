@@ -38,6 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import FINAL, JIMU, ROOT, document_states, env_for, generate
 
+from jimu.reliability import accept_all_thresholds, broker_counts
+
 AMQP = "amqp://guest:guest@127.0.0.1:5672/%2F"
 
 
@@ -47,13 +49,6 @@ def _broker_up() -> bool:
         return True
     except OSError:
         return False
-
-
-def _accept_all(path: Path) -> Path:
-    from validators.policy import THRESHOLD_KINDS
-
-    path.write_text(json.dumps({"version": "kill9-accept-all", "thresholds": dict.fromkeys(THRESHOLD_KINDS, 0.0)}))
-    return path
 
 
 def _stage(data: Path) -> str:
@@ -82,24 +77,6 @@ def _stage(data: Path) -> str:
     if claimed:
         return "OCR/routing"
     return "listing/finishing" if running else "start-up"
-
-
-def _broker_count(queue_name: str, seen: Counter[str]) -> int:
-    """Read every message on the queue with plain AMQP (no de-duplication); count message ids."""
-    import pika
-
-    conn = pika.BlockingConnection(pika.URLParameters(AMQP))
-    ch = conn.channel()
-    n = 0
-    while True:
-        method, props, _body = ch.basic_get(queue_name, auto_ack=False)
-        if method is None:
-            break
-        seen[props.message_id] += 1
-        ch.basic_ack(method.delivery_tag)
-        n += 1
-    conn.close()
-    return n
 
 
 def _embedded_count(env: dict[str, str], seen: Counter[str]) -> int:
@@ -144,7 +121,8 @@ def main() -> int:
     t0 = time.time()
     generate(inbox, args.forms, args.seed)
     queue_name = f"jimu.kill9.{os.getpid()}"
-    extra = {"JIMU_THRESHOLDS_FILE": str(_accept_all(work / "accept-all.json")), "JIMU_CLAIM_LEASE_S": "5",
+    accept_all = accept_all_thresholds(work / "accept-all.json", "kill9-accept-all")
+    extra = {"JIMU_THRESHOLDS_FILE": str(accept_all), "JIMU_CLAIM_LEASE_S": "5",
              "JIMU_INBOX_SETTLE_S": "0"}
     if args.queue == "rabbitmq":
         extra |= {"JIMU_QUEUE_URL": AMQP, "JIMU_QUEUE_NAME": queue_name}
@@ -153,7 +131,8 @@ def main() -> int:
     env |= {"PREFECT_API_URL": api, "PREFECT_HOME": str(work / "prefect")}
     print(f"generated {args.forms} forms in {time.time() - t0:.0f} s; queue: {args.queue}; Prefect at {api}", flush=True)
     seen: Counter[str] = Counter()
-    count = (lambda: _broker_count(queue_name, seen)) if args.queue == "rabbitmq" else (lambda: _embedded_count(env, seen))
+    count = (lambda: len(broker_counts(AMQP, queue_name, seen))) if args.queue == "rabbitmq" \
+        else (lambda: _embedded_count(env, seen))
     stages: Counter[str] = Counter()
     try:
         for k in range(args.kills):
