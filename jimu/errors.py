@@ -31,7 +31,7 @@ class FormSchemaError(JimuError):
     """A form definition YAML is invalid."""
 
     exit_code = 3
-    default_hint = "Fix the form definition in forms_schema/ and run `jimu forms list` again."
+    default_hint = "Fix the form definition in jimu/forms_schema/ and run `jimu forms list` again."
 
 
 class MissingDependencyError(JimuError):

@@ -42,7 +42,7 @@ def broker_counts(amqp_url: str, queue: str, seen: Counter[str] | None = None) -
 def accept_all_thresholds(path: Path, version: str) -> Path:
     """A thresholds file that accepts every field a validator lets through: for checks of delivery,
     not of reading, so that records flow."""
-    from validators.policy import THRESHOLD_KINDS
+    from jimu.validators.policy import THRESHOLD_KINDS
 
     path.write_text(json.dumps({"version": version, "thresholds": dict.fromkeys(THRESHOLD_KINDS, 0.0)}))
     return path

@@ -8,15 +8,16 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent
 
 
 def _default_shared_data() -> Path:
-    """Master data lives in ``../shared/data`` beside the checkout; a copy ships in ``fixtures/data``."""
+    """Master data lives in ``../shared/data`` beside the checkout; a copy ships in ``jimu/fixtures/data``."""
     shared = REPO_ROOT.parent / "shared" / "data"
     if (shared / "chiba_city_towns.csv").exists():
         return shared
-    return REPO_ROOT / "fixtures" / "data"
+    return PACKAGE_DIR / "fixtures" / "data"
 
 
 class Settings(BaseSettings):
@@ -24,7 +25,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = REPO_ROOT / "data"
     master_data_dir: Path = _default_shared_data()
-    forms_dir: Path = REPO_ROOT / "forms_schema"
+    forms_dir: Path = PACKAGE_DIR / "forms_schema"
 
     # input limits (ingest)
     max_file_bytes: int = 200 * 1024 * 1024
@@ -122,7 +123,7 @@ def get_review_settings() -> ReviewSettings:
 
 
 def thresholds_path() -> Path | None:
-    """``JIMU_THRESHOLDS_FILE`` overrides the shipped, calibrated thresholds (validators/thresholds.json)."""
+    """``JIMU_THRESHOLDS_FILE`` overrides the shipped, calibrated thresholds (jimu/validators/thresholds.json)."""
     import os
 
     p = os.environ.get("JIMU_THRESHOLDS_FILE")

@@ -41,8 +41,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from fixtures.values import sample_values  # noqa: E402
-from forms_schema import get_form  # noqa: E402
+from jimu.fixtures.values import sample_values  # noqa: E402
+from jimu.forms_schema import get_form  # noqa: E402
 from jimu.review.livetest import chromium, chromium_available, live_app, login  # noqa: E402
 from jimu.review.seed import SeededDocument, misread, seed_document  # noqa: E402
 from jimu.review.testing import PASSWORD, add_user, make_store  # noqa: E402

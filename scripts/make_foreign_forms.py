@@ -17,8 +17,8 @@ import yaml
 from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from forms_schema.layout import date_layout, digit_cells, entry_box, option_boxes, table_cells, table_header, tick_square
-from forms_schema.model import Box, FormField
+from jimu.forms_schema.layout import date_layout, digit_cells, entry_box, option_boxes, table_cells, table_header, tick_square
+from jimu.forms_schema.model import Box, FormField
 
 DPI = 200
 A4 = (210.0, 297.0)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates fixtures/samples/: one scan of every form in every quality tier, a feeder TIFF and a PC-filled PDF.
+# Regenerates jimu/fixtures/samples/: one scan of every form in every quality tier, a feeder TIFF and a PC-filled PDF.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=fixtures/samples
+out=jimu/fixtures/samples
 find "$out" -maxdepth 1 -type f ! -name README.md -delete 2>/dev/null || true
 for q in clean office poor handwritten; do
   for f in inkan_toroku jumin_idou juminhyo_kofu kaigo_nintei kodomo_iryohi; do

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Train the 1文字枠 digit classifier (extractors/digit_classifier.py) on synthetic box crops.
+"""Train the 1文字枠 digit classifier (jimu/extractors/digit_classifier.py) on synthetic box crops.
 
 Box crops are rendered from the digits 0–9 (half- and full-width) of many fonts, and from scikit-learn's
 bundled handwritten digits (8×8, upsampled; its own train / validation / test split), with the
@@ -31,7 +31,7 @@ fonts-motoya-l-maruberi are only ever evaluated on.  To reproduce the shipped mo
 
 Everything is seeded: the same fonts and seed give the same model.  Prints an evaluation table (per
 source: accuracy; accuracy and share of the readings with p >= 0.99; errors at p >= 0.99; expected
-calibration error; digits lost by the cleaning) and writes extractors/models/digits.npz.
+calibration error; digits lost by the cleaning) and writes jimu/extractors/models/digits.npz.
 
     .venv/bin/python scripts/train_digit_classifier.py            # ~3.5 min on one core
     .venv/bin/python scripts/train_digit_classifier.py --fonts base --out data/digits-base.npz
@@ -56,7 +56,7 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from extractors.digit_classifier import (  # noqa: E402
+from jimu.extractors.digit_classifier import (  # noqa: E402
     EMPTY_INDEX,
     MLP,
     RULE_EMPTY_PROBABILITY,
@@ -580,7 +580,7 @@ def cache_key(args: argparse.Namespace) -> str:
 
     h = hashlib.sha256()
     h.update(Path(__file__).read_text().split(_TRAINING_MARK)[0].encode())  # the rendering code
-    h.update(Path(ROOT / "extractors" / "digit_classifier.py").read_bytes())
+    h.update(Path(ROOT / "jimu" / "extractors" / "digit_classifier.py").read_bytes())
     h.update(f"{args.fonts} {args.seed} {args.per_class} {args.eval_per_class}".encode())
     return h.hexdigest()[:16]
 
@@ -639,7 +639,7 @@ def train_members(x: np.ndarray, y: np.ndarray, args: argparse.Namespace, log: C
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fonts", choices=("base", "extended"), default="extended")
-    ap.add_argument("--out", type=Path, default=ROOT / "extractors" / "models" / "digits.npz")
+    ap.add_argument("--out", type=Path, default=ROOT / "jimu" / "extractors" / "models" / "digits.npz")
     ap.add_argument("--seed", type=int, default=20240601)
     ap.add_argument("--jobs", type=int, default=1, help="processes for rendering (the machine is shared)")
     ap.add_argument("--per-class", type=int, default=8000, help="training renders per digit")

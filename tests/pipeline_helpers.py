@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.corpus import CORPUS_TODAY
+from jimu.fixtures.corpus import CORPUS_TODAY
 from jimu.settings import get_settings
 
-SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
+SAMPLES = Path(__file__).resolve().parent.parent / "jimu" / "fixtures" / "samples"
 
 
 def isolated_settings(monkeypatch: pytest.MonkeyPatch, data_dir: Path, **env: str) -> None:

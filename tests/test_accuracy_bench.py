@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from forms_schema import get_form
 from jimu.bench.accuracy_bench import accuracy_report, calibration_samples
 from jimu.bench.extract_bench import FileResult
 from jimu.bench.metrics import SECONDS_PER_CONFIRM, SECONDS_PER_DOCUMENT_OPENED, SECONDS_PER_KEYSTROKE
-from validators.policy import THRESHOLD_KINDS, Thresholds
+from jimu.forms_schema import get_form
+from jimu.validators.policy import THRESHOLD_KINDS, Thresholds
 
 T = Thresholds(version="test", by_kind=dict.fromkeys(THRESHOLD_KINDS, 0.9))
 INKAN = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from forms_schema import get_form
-from validators.address_snap import snap_address
-from validators.normalize import ADDRESS_SNAP_FACTOR, normalize
+from jimu.forms_schema import get_form
+from jimu.validators.address_snap import snap_address
+from jimu.validators.normalize import ADDRESS_SNAP_FACTOR, normalize
 
 
 @pytest.mark.parametrize(

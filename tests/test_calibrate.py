@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forms_schema import get_form
-from validators.bounds import upper_bound
-from validators.calibrate import (
+from jimu.forms_schema import get_form
+from jimu.validators.bounds import upper_bound
+from jimu.validators.calibrate import (
     NEVER,
     AcceptanceModel,
     Sample,
@@ -23,7 +23,7 @@ from validators.calibrate import (
     fit_threshold,
     write_thresholds,
 )
-from validators.policy import FieldInput, Thresholds, decide
+from jimu.validators.policy import FieldInput, Thresholds, decide
 
 
 def _samples(n: int, wrong_below: float = 0.0, kind: str = "text", seed: int = 1) -> list[Sample]:
@@ -123,7 +123,7 @@ def test_mistyped_thresholds_env_is_loud_at_batch_start(tmp_path: Path, monkeypa
 
 
 def test_a_form_calibrated_on_its_own_is_accepted_by_its_own_thresholds(tmp_path: Path) -> None:
-    from validators.calibrate import merge_form
+    from jimu.validators.calibrate import merge_form
 
     base = fit([Sample(k, 0.999, True, False, 4) for k in ("text", "kana") for _ in range(3100)], 0.001)
     path = tmp_path / "th.json"

@@ -1,4 +1,4 @@
-"""Capture profiles (fixtures.capture), coloured ballpoint ink, the extra fonts and their glyph fallback."""
+"""Capture profiles (jimu.fixtures.capture), coloured ballpoint ink, the extra fonts and their glyph fallback."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from fixtures.canvas import RasterCanvas
-from fixtures.capture import blue_ballpoint, capture_hand
-from fixtures.fonts import CHECK_CHARS, PRINT_FONTS, font_for_char, has_glyph, missing_chars
-from fixtures.render import Hand, registration_marks, render_png, write_text
-from fixtures.scan import CAPTURE_QUALITIES, Quality, ScanResult, save_scan, simulate_scan
-from forms_schema import get_form, load_all_forms
-from forms_schema.model import Box
+from jimu.fixtures.canvas import RasterCanvas
+from jimu.fixtures.capture import blue_ballpoint, capture_hand
+from jimu.fixtures.fonts import CHECK_CHARS, PRINT_FONTS, font_for_char, has_glyph, missing_chars
+from jimu.fixtures.render import Hand, registration_marks, render_png, write_text
+from jimu.fixtures.scan import CAPTURE_QUALITIES, Quality, ScanResult, save_scan, simulate_scan
+from jimu.forms_schema import get_form, load_all_forms
+from jimu.forms_schema.model import Box
 
 SMALL = (900, 700)
 MARKERS = [(110, 110), (790, 110), (450, 350), (110, 590), (790, 590)]  # centres of 60×60 solid squares
@@ -205,7 +205,7 @@ def test_misfeed_cuts_an_edge_and_stretches_the_feed(marker_page: Image.Image) -
 
 
 def test_blue_ink_values_come_out_blue() -> None:
-    from fixtures.values import sample_values
+    from jimu.fixtures.values import sample_values
 
     form = get_form("jumin_idou")
     rng = random.Random(3)
@@ -223,7 +223,7 @@ def test_blue_ink_values_come_out_blue() -> None:
 
 
 def test_blue_ink_profile_scan_stays_blue() -> None:
-    from fixtures.corpus import make_one
+    from jimu.fixtures.corpus import make_one
 
     scan, truth, _ = make_one(get_form("inkan_toroku"), 4, 0, "blue_ink")
     ink = truth["scan"]["ink_rgb"]
@@ -246,7 +246,7 @@ def test_capture_hand_uses_registered_fonts(quality: Quality) -> None:
 
 @pytest.fixture(scope="module")
 def sampled_chars() -> str:
-    from fixtures.values import sample_values
+    from jimu.fixtures.values import sample_values
 
     chars: set[str] = set(CHECK_CHARS)
     for form in load_all_forms().values():

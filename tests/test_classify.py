@@ -1,4 +1,4 @@
-"""Form classification (extractors.classify): each form is told apart from the other four, blank or
+"""Form classification (jimu.extractors.classify): each form is told apart from the other four, blank or
 filled, and pages of other documents are not forced into a form."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from extractors import register as R
-from extractors.classify import MIN_MARGIN, MIN_SCORE, classify_page, decide, score_all
-from extractors.templates import all_templates, get_template, to_coarse_gray
-from extractors.types import Page
-from fixtures.render import render_png
-from fixtures.scan import simulate_scan
 from jimu.bench.register_eval import turn_clockwise
 from jimu.errors import UnknownFormError
+from jimu.extractors import register as R
+from jimu.extractors.classify import MIN_MARGIN, MIN_SCORE, classify_page, decide, score_all
+from jimu.extractors.templates import all_templates, get_template, to_coarse_gray
+from jimu.extractors.types import Page
+from jimu.fixtures.render import render_png
+from jimu.fixtures.scan import simulate_scan
 from tests.resources.other_documents import letter_page, photo_page, table_page
 from tests.test_register import FORM_IDS, corpus_scan, form
 
@@ -77,7 +77,7 @@ def test_filled_values_do_not_hurt_the_match() -> None:
     blank_d = R.normalised_darkness(to_coarse_gray(np.asarray(t.image)))
     import datetime as dt
 
-    from fixtures.values import sample_values
+    from jimu.fixtures.values import sample_values
 
     values = sample_values(form(fid), random.Random(2), dt.date(2026, 11, 20))
     filled = np.asarray(render_png(form(fid), values, dpi=300), dtype=np.uint8)
@@ -96,7 +96,7 @@ def test_filled_values_do_not_hurt_the_match() -> None:
 
 
 def test_decide_needs_a_clear_winner() -> None:
-    from extractors.classify import FormScore
+    from jimu.extractors.classify import FormScore
 
     def fs(fid: str, score: float) -> FormScore:
         return FormScore(form_id=fid, title=fid, score=score, recall=score, extra=0.0)

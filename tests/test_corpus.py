@@ -10,9 +10,9 @@ import pdfplumber
 import pytest
 from PIL import Image
 
-from fixtures import corpus
-from fixtures.values import value_problems
-from forms_schema import get_form
+from jimu.fixtures import corpus
+from jimu.fixtures.values import value_problems
+from jimu.forms_schema import get_form
 
 
 def digest(folder: Path) -> dict[str, str]:
@@ -71,17 +71,17 @@ def test_tiers_draw_independent_values(tier_a: str, tier_b: str) -> None:
 
 
 def test_shared_values_keeps_the_old_shared_value_sets() -> None:
-    """--shared-values: every tier of a seed gets the value sets of the old (seed, index) key, as in fixtures/samples."""
+    """--shared-values: every tier of a seed gets the value sets of the old (seed, index) key, as in jimu/fixtures/samples."""
     import random
 
-    from fixtures.values import sample_values
+    from jimu.fixtures.values import sample_values
 
     form = get_form("inkan_toroku")
     old = sample_values(form, random.Random("jimu-corpus-424242-0"), corpus.CORPUS_TODAY)
     _, office, _ = corpus.make_one(form, 424242, 0, "office", shared_values=True)
     _, poor, _ = corpus.make_one(form, 424242, 0, "poor", shared_values=True)
     assert office["fields"] == poor["fields"] == old
-    sample = json.loads((Path(__file__).parents[1] / "fixtures" / "samples"
+    sample = json.loads((Path(__file__).parents[1] / "jimu" / "fixtures" / "samples"
                          / "inkan_toroku_office_s424242_0000.truth.json").read_text())
     assert sample["fields"] == json.loads(json.dumps(office["fields"], ensure_ascii=False))
 

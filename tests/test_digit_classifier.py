@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from extractors.digit_classifier import (
+from jimu.extractors.digit_classifier import (
     DEFAULT_MODEL_PATH,
     NORM_SIZE,
     DigitClassifier,

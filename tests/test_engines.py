@@ -1,4 +1,4 @@
-"""Tests for the OCR engines (extractors.engines): tesserocr in-process and the tesseract CLI.
+"""Tests for the OCR engines (jimu.extractors.engines): tesserocr in-process and the tesseract CLI.
 
 Crops are rendered with the IPA fonts at 300 dpi, one line each, like the zone crops of form fields.
 """
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from extractors.engines import (
+from jimu.errors import BadArgsError, MissingDependencyError, OcrTimeoutError
+from jimu.extractors.engines import (
     ENGINES,
     OcrEngine,
     OcrRequest,
@@ -22,9 +23,8 @@ from extractors.engines import (
     get_engine,
     tessdata_dir,
 )
-from extractors.engines.base import RawLine, RawSymbol, assemble
-from extractors.engines.tessdata import resolve_lang
-from jimu.errors import BadArgsError, MissingDependencyError, OcrTimeoutError
+from jimu.extractors.engines.base import RawLine, RawSymbol, assemble
+from jimu.extractors.engines.tessdata import resolve_lang
 
 GOTHIC = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
 MINCHO = Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf")
@@ -99,10 +99,10 @@ def cer(got: str, want: str) -> float:
 
 def make_engine(name: str, **kw: object) -> OcrEngine:
     if name == "tesserocr":
-        from extractors.engines.tesserocr_engine import TesserocrEngine
+        from jimu.extractors.engines.tesserocr_engine import TesserocrEngine
 
         return TesserocrEngine(**kw)  # type: ignore[arg-type]
-    from extractors.engines.tesseract_cli import TesseractCliEngine
+    from jimu.extractors.engines.tesseract_cli import TesseractCliEngine
 
     return TesseractCliEngine(**kw)  # type: ignore[arg-type]
 
@@ -199,7 +199,7 @@ def test_batch_equals_single(engine: OcrEngine, crops: list[np.ndarray]) -> None
 @needs_cli
 @pytest.mark.parametrize("stack_psm", [6, 4])
 def test_cli_stacked_batch_splits_back_to_crops(crops: list[np.ndarray], stack_psm: int) -> None:
-    from extractors.engines.tesseract_cli import TesseractCliEngine
+    from jimu.extractors.engines.tesseract_cli import TesseractCliEngine
 
     eng = TesseractCliEngine(batch_mode="stack", stack_psm=stack_psm)
     reqs = [OcrRequest(c, psm=7) for c in crops] + [OcrRequest(np.full((70, 300), 255, np.uint8), psm=7)]
@@ -279,7 +279,7 @@ def test_tesserocr_alternatives() -> None:
 def test_missing_binary_maps_to_missing_dependency(monkeypatch: pytest.MonkeyPatch) -> None:
     import pytesseract
 
-    from extractors.engines.tesseract_cli import TesseractCliEngine
+    from jimu.extractors.engines.tesseract_cli import TesseractCliEngine
 
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/bin/tesseract")
     eng = TesseractCliEngine()
@@ -296,7 +296,7 @@ def test_missing_binary_in_the_ocr_call_itself(monkeypatch: pytest.MonkeyPatch) 
     """The binary vanishes after the version probe: pytesseract's own TesseractNotFoundError."""
     import pytesseract
 
-    from extractors.engines.tesseract_cli import TesseractCliEngine
+    from jimu.extractors.engines.tesseract_cli import TesseractCliEngine
 
     eng = TesseractCliEngine()
     eng.version()
@@ -317,7 +317,7 @@ def _big_page() -> np.ndarray:
 
 @needs_cli
 def test_cli_timeout_maps_to_typed_error() -> None:
-    from extractors.engines.tesseract_cli import TesseractCliEngine
+    from jimu.extractors.engines.tesseract_cli import TesseractCliEngine
 
     eng = TesseractCliEngine()
     eng.version()  # probe with the normal timeout, then make OCR calls impossible to finish

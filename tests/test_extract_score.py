@@ -41,4 +41,4 @@ def test_the_extraction_cache_key_follows_the_corpus_and_not_the_policy(tmp_path
         d.mkdir()
         (d / f"x{n}.truth.json").write_text("{}")
     assert extraction_key([a]) == extraction_key([a]) != extraction_key([b])
-    assert "extractors" in EXTRACTION_CODE and not any("policy" in x or "calibrate" in x for x in EXTRACTION_CODE)
+    assert "jimu/extractors" in EXTRACTION_CODE and not any("policy" in x or "calibrate" in x for x in EXTRACTION_CODE)

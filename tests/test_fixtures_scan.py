@@ -1,4 +1,4 @@
-"""Tests for the scan simulator (fixtures.scan) and multi-page containers (fixtures.containers)."""
+"""Tests for the scan simulator (jimu.fixtures.scan) and multi-page containers (jimu.fixtures.containers)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from fixtures.containers import PageLike, blank_separator_page, write_multipage_tiff, write_scanned_pdf
-from fixtures.scan import (
+from jimu.fixtures.containers import PageLike, blank_separator_page, write_multipage_tiff, write_scanned_pdf
+from jimu.fixtures.scan import (
     CAPTURE_QUALITIES,
     SCAN_QUALITIES,
     Quality,

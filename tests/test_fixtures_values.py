@@ -1,4 +1,4 @@
-"""Tests for the fixture value sampler (fixtures.values) and its name data (fixtures.names)."""
+"""Tests for the fixture value sampler (jimu.fixtures.values) and its name data (jimu.fixtures.names)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from functools import cache
 
 import pytest
 
-from fixtures.names import FAMILY_NAMES, FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES
-from fixtures.values import (
+from jimu.fixtures.names import FAMILY_NAMES, FEMALE_GIVEN_NAMES, MALE_GIVEN_NAMES
+from jimu.fixtures.values import (
     OUTSIDE_TOWNS,
     chiba_towns_with_zip,
     sample_corpus_values,
@@ -21,10 +21,10 @@ from fixtures.values import (
     towns_without_zip,
     value_problems,
 )
-from forms_schema import FormDefinition
-from forms_schema.model import LeafField
-from validators import masters
-from validators.japanese import date_to_wareki, is_katakana, nfkc_compact
+from jimu.forms_schema import FormDefinition
+from jimu.forms_schema.model import LeafField
+from jimu.validators import masters
+from jimu.validators.japanese import date_to_wareki, is_katakana, nfkc_compact
 
 FORM_IDS = ("jumin_idou", "juminhyo_kofu", "inkan_toroku", "kodomo_iryohi", "kaigo_nintei")
 # fixed, and never in the future (the not_future / past validators use the real clock)
@@ -35,8 +35,8 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 @cache
 def _forms() -> dict[str, FormDefinition]:
-    from forms_schema import load_all_forms
     from jimu.errors import FormSchemaError
+    from jimu.forms_schema import load_all_forms
 
     last: Exception | None = None
     for _ in range(6):  # validators (which the loader checks names against) may still be filling in
@@ -143,8 +143,8 @@ def test_corpus_values_yields_n(form_id: str) -> None:
 
 
 def test_every_field_validator_and_error_rule_passes(form_id: str) -> None:
-    from validators.registry import FIELD_VALIDATORS, VOCABULARIES
-    from validators.rules import check_rules
+    from jimu.validators.registry import FIELD_VALIDATORS, VOCABULARIES
+    from jimu.validators.rules import check_rules
 
     f = form(form_id)
     leaves = _leaves(form_id)
@@ -206,7 +206,7 @@ def split_name(name: str) -> tuple[str, str]:
     for i in range(1, len(name)):
         if name[:i] in _FAMILY_READINGS and name[i:] in _GIVEN_READINGS:
             return name[:i], name[i:]
-    raise AssertionError(f"{name} is not a family + given name from fixtures.names")
+    raise AssertionError(f"{name} is not a family + given name from jimu.fixtures.names")
 
 
 def assert_reading(name: object, kana: object) -> None:

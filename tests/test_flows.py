@@ -11,7 +11,7 @@ from tests.pipeline_helpers import copy_sample, drain_queue, isolated_settings
 
 @pytest.fixture(scope="module")
 def prefect_server():  # type: ignore[no-untyped-def]
-    from flows.quiet import quiet_prefect
+    from jimu.flows.quiet import quiet_prefect
 
     quiet_prefect()
     from prefect.testing.utilities import prefect_test_harness
@@ -21,7 +21,7 @@ def prefect_server():  # type: ignore[no-untyped-def]
 
 
 def test_batch_flow_processes_an_inbox(prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.batch import batch_flow
+    from jimu.flows.batch import batch_flow
 
     isolated_settings(monkeypatch, tmp_path / "data")
     inbox = tmp_path / "inbox"
@@ -42,8 +42,8 @@ def test_batch_flow_processes_an_inbox(prefect_server: None, tmp_path: Path, mon
 def test_transient_only_retries() -> None:
     from types import SimpleNamespace
 
-    from flows.batch import transient_only
     from jimu.errors import CorruptFileError, StoreError
+    from jimu.flows.batch import transient_only
 
     def state(exc: Exception) -> SimpleNamespace:
         def result() -> None:
@@ -57,7 +57,7 @@ def test_transient_only_retries() -> None:
 
 
 def test_reprocess_flow_dry_run(prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from flows.batch import batch_flow, reprocess_flow
+    from jimu.flows.batch import batch_flow, reprocess_flow
 
     isolated_settings(monkeypatch, tmp_path / "data")
     inbox = tmp_path / "inbox"
@@ -70,7 +70,7 @@ def test_reprocess_flow_dry_run(prefect_server: None, tmp_path: Path, monkeypatc
 
 
 def test_the_zombie_automation_is_created_once(prefect_server: None) -> None:
-    from flows.automations import NAME, ensure
+    from jimu.flows.automations import NAME, ensure
 
     assert ensure() == f"created automation '{NAME}'"
     assert ensure() == f"automation '{NAME}' already exists"
@@ -80,7 +80,7 @@ def test_a_batch_flow_writes_its_summary_as_an_artifact(prefect_server: None, tm
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from prefect.artifacts import Artifact
 
-    from flows.batch import batch_flow
+    from jimu.flows.batch import batch_flow
 
     isolated_settings(monkeypatch, tmp_path / "data")
     inbox = tmp_path / "inbox"
@@ -93,7 +93,7 @@ def test_a_batch_flow_writes_its_summary_as_an_artifact(prefect_server: None, tm
 
 
 def test_task_runs_are_named_after_the_file_unless_the_name_may_be_personal() -> None:
-    from flows.batch import task_label
+    from jimu.flows.batch import task_label
 
     assert task_label("/in/中央区/scan_0001.jpg", "中央区") == "中央区/scan_0001.jpg"
     masked = task_label("/in/中央区/申請書_山田太郎.jpg", "中央区")

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from extractors.types import WORK_DPI, Page
+from jimu.extractors.types import WORK_DPI, Page
 
 FOREIGN = Path(__file__).resolve().parent / "resources" / "foreign"
 VALUES = {"guardian_name": "佐藤花子", "guardian_kana": "サトウハナコ", "address": "船橋市本町一丁目2番3号",
@@ -24,8 +24,8 @@ VALUES = {"guardian_name": "佐藤花子", "guardian_kana": "サトウハナコ"
 
 @pytest.fixture()
 def foreign_forms(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from extractors.templates import clear_caches
-    from forms_schema.loader import clear_cache
+    from jimu.extractors.templates import clear_caches
+    from jimu.forms_schema.loader import clear_cache
 
     monkeypatch.setenv("JIMU_FORMS_DIRS", str(FOREIGN))
     monkeypatch.setenv("JIMU_TEMPLATE_DISK_CACHE", "0")
@@ -38,9 +38,9 @@ def foreign_forms(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _filled() -> np.ndarray:
-    from fixtures.fonts import font_path
-    from fixtures.render import Hand, render_png
-    from forms_schema import get_form
+    from jimu.fixtures.fonts import font_path
+    from jimu.fixtures.render import Hand, render_png
+    from jimu.forms_schema import get_form
 
     img = render_png(get_form("shugaku_enjo"), VALUES, dpi=WORK_DPI, hand=Hand(font=font_path("mincho")))
     return np.asarray(img, dtype=np.uint8)
@@ -56,8 +56,8 @@ def _scan(page300: np.ndarray, turn: int, skew_deg: float, dpi: int) -> np.ndarr
 
 
 def test_the_blank_scan_is_the_template(foreign_forms: None) -> None:
-    from extractors.templates import get_template
-    from forms_schema import get_form
+    from jimu.extractors.templates import get_template
+    from jimu.forms_schema import get_form
 
     form = get_form("shugaku_enjo")
     t = get_template(form)
@@ -72,7 +72,7 @@ def test_the_blank_scan_is_the_template(foreign_forms: None) -> None:
 
 @pytest.mark.parametrize("turn", [0, 90, 180, 270])
 def test_markless_registration_in_every_orientation(foreign_forms: None, turn: int) -> None:
-    from extractors.register import register_page
+    from jimu.extractors.register import register_page
 
     img = _scan(_filled(), turn, skew_deg=1.5, dpi=200)
     reg = register_page(Page(image=img, dpi=200, page_no=0))
@@ -84,7 +84,7 @@ def test_markless_registration_in_every_orientation(foreign_forms: None, turn: i
 
 @pytest.mark.parametrize("dpi", [150, 200])
 def test_a_foreign_scan_without_dpi_registers(foreign_forms: None, dpi: int) -> None:
-    from extractors.register import register_page
+    from jimu.extractors.register import register_page
 
     img = _scan(_filled(), 0, skew_deg=-0.8, dpi=dpi)
     reg = register_page(Page(image=img, dpi=300.0, page_no=0, dpi_known=False))
@@ -93,17 +93,17 @@ def test_a_foreign_scan_without_dpi_registers(foreign_forms: None, dpi: int) -> 
 
 
 def test_jimus_own_forms_are_not_taken_for_the_foreign_one(foreign_forms: None) -> None:
-    from extractors.register import register_page
-    from fixtures.render import render_png
-    from forms_schema import get_form
+    from jimu.extractors.register import register_page
+    from jimu.fixtures.render import render_png
+    from jimu.forms_schema import get_form
 
     img = np.asarray(render_png(get_form("inkan_toroku"), dpi=300), dtype=np.uint8)
     assert register_page(Page(image=img, dpi=300, page_no=0)).form_id == "inkan_toroku"
 
 
 def test_a_new_uncalibrated_form_accepts_nothing(foreign_forms: None) -> None:
-    from forms_schema import get_form
-    from validators.policy import FieldInput, Thresholds, decide
+    from jimu.forms_schema import get_form
+    from jimu.validators.policy import FieldInput, Thresholds, decide
 
     form = get_form("shugaku_enjo")
     th = Thresholds.load()
@@ -117,9 +117,9 @@ def test_preview_draws_every_field_over_the_blank_or_a_registered_scan(foreign_f
                                                                         on_scan: bool) -> None:
     from PIL import Image
 
-    from extractors.preview import ENTRY, write_preview
-    from extractors.types import PX_PER_MM
-    from forms_schema import get_form
+    from jimu.extractors.preview import ENTRY, write_preview
+    from jimu.extractors.types import PX_PER_MM
+    from jimu.forms_schema import get_form
 
     form = get_form("shugaku_enjo")
     scan = None
@@ -156,8 +156,8 @@ def drafts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_propose_finds_the_fields_of_a_foreign_blank_within_a_millimetre(drafts: dict[str, Path], form_id: str) -> None:
     import yaml
 
-    from forms_schema.loader import load_form_file
     from jimu.bench.foreign_bench import score_proposal
+    from jimu.forms_schema.loader import load_form_file
 
     load_form_file(drafts[form_id])  # the draft loads strictly
     assert "# proposal 0." in drafts[form_id].read_text(encoding="utf-8")
@@ -221,11 +221,11 @@ KOKUHO = {"householder_name": "鈴木一郎", "householder_kana": "スズキイ�
 def test_a_tinted_form_with_stacked_options_and_spaced_cells_is_read(foreign_forms: None, turn: int) -> None:
     """Labels above the values, 男/女 stacked and circled, a 1./2./3. list, 1文字枠 8 mm wide every 10 mm,
     and a date with its eras printed 2×2 and free areas for 年 月 日."""
-    from extractors.extract import Extractor
-    from extractors.types import Document
-    from fixtures.fonts import font_path
-    from fixtures.render import Hand, render_png
-    from forms_schema import get_form
+    from jimu.extractors.extract import Extractor
+    from jimu.extractors.types import Document
+    from jimu.fixtures.fonts import font_path
+    from jimu.fixtures.render import Hand, render_png
+    from jimu.forms_schema import get_form
 
     form = get_form("kokuho_todoke")
     page300 = np.asarray(render_png(form, KOKUHO, dpi=WORK_DPI, hand=Hand(font=font_path("mincho"))), dtype=np.uint8)
@@ -239,7 +239,7 @@ def test_a_tinted_form_with_stacked_options_and_spaced_cells_is_read(foreign_for
 
 
 def _page_of(scan: object) -> Page:
-    from extractors.ingest import load_documents
+    from jimu.extractors.ingest import load_documents
 
     return load_documents(scan)[0].pages[0]  # type: ignore[arg-type]
 
@@ -248,13 +248,13 @@ def test_a_standard_mode_fax_of_a_grey_form_is_found_by_its_printed_features(for
                                                                               tmp_path: Path) -> None:
     """200×100 dpi, 1 bit: the blank's thin grey ruling is mostly lost, so its lines match poorly;
     the printed features decide (and align it), as nothing is printed where the blank is white."""
-    from extractors import register as R
-    from fixtures.corpus import make_one
-    from forms_schema import get_form
+    from jimu.extractors import register as R
+    from jimu.fixtures.corpus import make_one
+    from jimu.forms_schema import get_form
 
     scan, truth, _ = make_one(get_form("shugaku_enjo"), 950, 4, "fax")
     assert truth["scan"]["dpi"] == [200, 100]
-    from fixtures.scan import save_scan
+    from jimu.fixtures.scan import save_scan
 
     loc = R.locate(_page_of(save_scan(scan, tmp_path / "fax")))
     assert loc.method == "features" and loc.aligned
@@ -267,8 +267,8 @@ def test_a_standard_mode_fax_of_a_grey_form_is_found_by_its_printed_features(for
 def test_other_documents_stay_unknown_beside_the_city_forms(foreign_forms: None, kind: str, quality: str) -> None:
     import random
 
-    from extractors import register as R
-    from fixtures.scan import simulate_scan
+    from jimu.extractors import register as R
+    from jimu.fixtures.scan import simulate_scan
     from tests.resources.other_documents import letter_page, photo_page, table_page
 
     rng = random.Random(kind + quality)

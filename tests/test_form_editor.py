@@ -20,8 +20,8 @@ FOREIGN = Path(__file__).resolve().parent / "resources" / "foreign"
 
 @pytest.fixture
 def city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from extractors.templates import clear_caches
-    from forms_schema.loader import clear_cache
+    from jimu.extractors.templates import clear_caches
+    from jimu.forms_schema.loader import clear_cache
 
     folder = tmp_path / "forms"
     shutil.copytree(FOREIGN, folder)

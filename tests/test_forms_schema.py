@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from forms_schema import load_all_forms, load_form_file, parse_form
-from forms_schema.loader import FORMS_DIR
 from jimu.errors import FormSchemaError
+from jimu.forms_schema import load_all_forms, load_form_file, parse_form
+from jimu.forms_schema.loader import FORMS_DIR
 
 FORM_IDS = ["inkan_toroku", "jumin_idou", "juminhyo_kofu", "kaigo_nintei", "kodomo_iryohi"]
 
@@ -108,8 +108,8 @@ def _real_form_field(**over: object) -> dict:
 
 
 def test_digit_cells_may_be_wider_and_spaced_apart_on_a_real_form() -> None:
-    from forms_schema.layout import digit_cells, entry_box
-    from forms_schema.model import FormField
+    from jimu.forms_schema.layout import digit_cells, entry_box
+    from jimu.forms_schema.model import FormField
 
     f = FormField.model_validate(_real_form_field(cell_w=9.0, cell_pitch=12.0))
     cells = digit_cells(entry_box(f), 4, f.cell_w, f.cell_pitch)
@@ -120,8 +120,8 @@ def test_digit_cells_may_be_wider_and_spaced_apart_on_a_real_form() -> None:
 
 
 def test_options_may_carry_their_own_boxes_stacked() -> None:
-    from forms_schema.layout import option_boxes
-    from forms_schema.model import FormField
+    from jimu.forms_schema.layout import option_boxes
+    from jimu.forms_schema.model import FormField
 
     f = FormField.model_validate(_real_form_field(kind="single_choice", cells=None, mark="circle", options=[
         {"id": "male", "label": "男", "box": {"x": 35, "y": 10.5, "w": 8, "h": 5}},
@@ -133,7 +133,7 @@ def test_options_may_carry_their_own_boxes_stacked() -> None:
 def test_a_yaml_yes_no_id_gets_a_hint() -> None:
     import yaml
 
-    from forms_schema.loader import parse_form
+    from jimu.forms_schema.loader import parse_form
 
     data = yaml.safe_load(
         "form_id: t\nversion: 1\ntitle: t\ncode: c\nfields:\n"
@@ -144,8 +144,8 @@ def test_a_yaml_yes_no_id_gets_a_hint() -> None:
 
 
 def test_a_date_may_have_its_eras_in_any_arrangement_and_free_areas_for_its_parts() -> None:
-    from forms_schema.layout import date_layout, entry_box
-    from forms_schema.model import FormField
+    from jimu.forms_schema.layout import date_layout, entry_box
+    from jimu.forms_schema.model import FormField
 
     eras = {e: {"x": 40 + (i % 2) * 8, "y": 10 + (i // 2) * 8, "w": 7, "h": 7}
             for i, e in enumerate(("taisho", "showa", "heisei", "reiwa"))}
@@ -160,8 +160,8 @@ def test_a_date_may_have_its_eras_in_any_arrangement_and_free_areas_for_its_part
 
 
 def test_a_table_may_split_a_cell_into_furigana_and_name_and_have_rows_of_unequal_height() -> None:
-    from forms_schema.layout import leaf_fields
-    from forms_schema.loader import parse_form
+    from jimu.forms_schema.layout import leaf_fields
+    from jimu.forms_schema.loader import parse_form
 
     form = parse_form({"form_id": "t", "version": 1, "title": "t", "code": "c", "fields": [{
         "id": "members", "label": "世帯員", "kind": "table", "box": {"x": 10, "y": 50, "w": 120, "h": 60},
@@ -182,7 +182,7 @@ def test_a_table_may_split_a_cell_into_furigana_and_name_and_have_rows_of_unequa
     ({"width": 50}, "must be as wide"),
 ])
 def test_a_sub_row_column_is_checked(change: dict, message: str) -> None:
-    from forms_schema.loader import parse_form
+    from jimu.forms_schema.loader import parse_form
 
     name = {"id": "name", "label": "氏名", "kind": "text", "width": 60, "under": "kana"} | change
     with pytest.raises(FormSchemaError, match=message):

@@ -1,7 +1,7 @@
-"""Tests for extractors.ingest (and the PDF worker in extractors.pdf_tool).
+"""Tests for jimu.extractors.ingest (and the PDF worker in jimu.extractors.pdf_tool).
 
 Bad inputs come from tests/resources/bad_inputs.py, one test case per kind; good inputs
-are written here (PIL, reportlab, pypdf, and the scanner simulators in fixtures/).
+are written here (PIL, reportlab, pypdf, and the scanner simulators in jimu/fixtures/).
 """
 
 from __future__ import annotations
@@ -25,8 +25,15 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from extractors import pdf_tool
-from extractors.ingest import (
+from jimu.errors import (
+    BlankPageError,
+    EmptyFileError,
+    InputFileError,
+    LimitExceededError,
+    UnsupportedFileError,
+)
+from jimu.extractors import pdf_tool
+from jimu.extractors.ingest import (
     BLANK_INK_RATIO,
     document_sha256,
     ink_ratio,
@@ -36,16 +43,9 @@ from extractors.ingest import (
     sniff_file_type,
     split_documents,
 )
-from extractors.types import Page
-from fixtures.containers import blank_separator_page, write_multipage_tiff, write_scanned_pdf
-from fixtures.scan import a4_size_px, simulate_scan
-from jimu.errors import (
-    BlankPageError,
-    EmptyFileError,
-    InputFileError,
-    LimitExceededError,
-    UnsupportedFileError,
-)
+from jimu.extractors.types import Page
+from jimu.fixtures.containers import blank_separator_page, write_multipage_tiff, write_scanned_pdf
+from jimu.fixtures.scan import a4_size_px, simulate_scan
 from jimu.settings import Settings
 from tests.resources.bad_inputs import JP_FONT, KINDS, blank_page, form_like_page, make, nested_xobject_bomb
 
@@ -418,7 +418,7 @@ def test_dark_pages_and_pages_with_words_are_not_blank() -> None:
     assert not is_blank_page(dark)
     white = np.full((1000, 700), 255, np.uint8)
     assert is_blank_page(Page(image=white, dpi=100, page_no=0))
-    from extractors.types import TextWord
+    from jimu.extractors.types import TextWord
 
     assert not is_blank_page(Page(image=white, dpi=100, page_no=0, words=[TextWord("氏名", 1, 1, 5, 4)]))
 

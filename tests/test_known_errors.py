@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from extractors.known_errors import UNWRITABLE_TWIN_CAP, fix_known_errors
-from extractors.text_cleanup import clean_text, fix_small_kana
+from jimu.extractors.known_errors import UNWRITABLE_TWIN_CAP, fix_known_errors
+from jimu.extractors.text_cleanup import clean_text, fix_small_kana
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_katakana_lookalike_after_a_number_follows_the_katakana() -> None:
 
 
 def test_furigana_agreement_does_not_vouch_for_a_name_with_an_untold_variant() -> None:
-    from validators.furigana import vouches_for_name
+    from jimu.validators.furigana import vouches_for_name
 
     assert not vouches_for_name("高橋一郎")  # could have been 髙橋: タカハシ either way
     assert not vouches_for_name("山崎")

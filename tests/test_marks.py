@@ -1,4 +1,4 @@
-"""Marks that do not lie (extractors.marks, read_choice/read_checkbox/read_date in extractors.readers):
+"""Marks that do not lie (jimu.extractors.marks, read_choice/read_checkbox/read_date in jimu.extractors.readers):
 blue pen counts, red seals do not, perspective and slight misregistration give no false ticks,
 empty table rows read empty, and where the alignment is not sure the marks are unsure."""
 
@@ -14,18 +14,18 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from extractors.engines import get_engine
-from extractors.ingest import ink_gray
-from extractors.marks import local_fit, read_mark, registration_sure
-from extractors.readers import ReadContext, read_field
-from extractors.register import register_page
-from extractors.templates import dropout_mask, template_image
-from extractors.types import PX_PER_MM, Page
-from fixtures.render import render_png
-from fixtures.values import sample_values
-from forms_schema import get_form
-from forms_schema.layout import checkbox_square, option_boxes, tick_square
-from forms_schema.model import Box, LeafField
+from jimu.extractors.engines import get_engine
+from jimu.extractors.ingest import ink_gray
+from jimu.extractors.marks import local_fit, read_mark, registration_sure
+from jimu.extractors.readers import ReadContext, read_field
+from jimu.extractors.register import register_page
+from jimu.extractors.templates import dropout_mask, template_image
+from jimu.extractors.types import PX_PER_MM, Page
+from jimu.fixtures.render import render_png
+from jimu.fixtures.values import sample_values
+from jimu.forms_schema import get_form
+from jimu.forms_schema.layout import checkbox_square, option_boxes, tick_square
+from jimu.forms_schema.model import Box, LeafField
 from tests.test_register_perspective import phone_photo
 
 U8 = NDArray[np.uint8]

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from forms_schema import get_form
 from jimu.errors import QueueNotConfirmedError, QueueUnavailableError
+from jimu.forms_schema import get_form
 from jimu.outbox import relay, relay_until_empty
 from jimu.queue.amqp_queue import AmqpQueue
 from jimu.queue.base import QueueMessage

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from forms_schema import get_form
-from validators.furigana import agrees
-from validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide, delivered_without_person
+from jimu.forms_schema import get_form
+from jimu.validators.furigana import agrees
+from jimu.validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide, delivered_without_person
 
 TODAY = dt.date(2026, 11, 20)
 T = Thresholds(version="test", by_kind=dict.fromkeys(THRESHOLD_KINDS, 0.9))
@@ -69,7 +69,7 @@ def test_restricted_fields_keep_double_entry_by_default() -> None:
     form = get_form("kodomo_iryohi")
     import random
 
-    from fixtures.values import sample_values
+    from jimu.fixtures.values import sample_values
 
     values = sample_values(form, random.Random(1), TODAY)
     d = decide(form, inputs(values, conf=1.0), T, TODAY)
@@ -84,7 +84,7 @@ def test_check_digit_restricted_field_may_be_auto_accepted() -> None:
     form = get_form("kodomo_iryohi")
     import random
 
-    from fixtures.values import sample_values
+    from jimu.fixtures.values import sample_values
 
     values = sample_values(form, random.Random(1), TODAY)
     d = decide(form, inputs(values, conf=1.0), T, TODAY, restricted_auto="check_digit")

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from extractors.engines import ENGINES, OcrRequest, get_engine
-from extractors.engines.ppocr import PpocrEngine, decode, model_path
-from extractors.neural_text import HIRAGANA, KATAKANA
+from jimu.extractors.engines import ENGINES, OcrRequest, get_engine
+from jimu.extractors.engines.ppocr import PpocrEngine, decode, model_path
+from jimu.extractors.neural_text import HIRAGANA, KATAKANA
 
 GOTHIC = Path("/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf")
 MINCHO = Path("/usr/share/fonts/opentype/ipafont-mincho/ipam.ttf")
@@ -116,8 +116,8 @@ socket.create_connection = refuse
 socket.getaddrinfo = refuse
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from extractors.engines.ppocr import PpocrEngine
-from extractors.engines.base import OcrRequest
+from jimu.extractors.engines.ppocr import PpocrEngine
+from jimu.extractors.engines.base import OcrRequest
 f = ImageFont.truetype(sys.argv[1], 40)
 im = Image.new("L", (260, 64), 255)
 ImageDraw.Draw(im).text((10, 8), "千葉市", font=f, fill=0)

@@ -1,6 +1,6 @@
-"""Field readers (extractors.readers) on rendered, scanned and registered forms, and their helpers.
+"""Field readers (jimu.extractors.readers) on rendered, scanned and registered forms, and their helpers.
 
-Pages are rendered with hand-made values (``fixtures.render.render_png``), degraded by the scan
+Pages are rendered with hand-made values (``jimu.fixtures.render.render_png``), degraded by the scan
 simulator (clean, office, poor with a red seal placed where a test wants it, and the handwriting
 font) and registered onto the template, so every reader sees what it sees in production.
 
@@ -18,14 +18,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from extractors.crops import TextInkParams, paper_level, suppress_mid_gray, text_ink
-from extractors.digit_classifier import DigitClassifier
-from extractors.engines import get_engine
-from extractors.marks import classify_score, mark_score
-from extractors.readers import FieldReading, ReadContext, read_checkbox, read_field
-from extractors.register import register_page, to_gray
-from extractors.templates import dropout_mask
-from extractors.text_cleanup import (
+from jimu.extractors.crops import TextInkParams, paper_level, suppress_mid_gray, text_ink
+from jimu.extractors.digit_classifier import DigitClassifier
+from jimu.extractors.engines import get_engine
+from jimu.extractors.marks import classify_score, mark_score
+from jimu.extractors.readers import FieldReading, ReadContext, read_checkbox, read_field
+from jimu.extractors.register import register_page, to_gray
+from jimu.extractors.templates import dropout_mask
+from jimu.extractors.text_cleanup import (
     TextEvidence,
     charset_class,
     clean_text,
@@ -34,13 +34,13 @@ from extractors.text_cleanup import (
     length_fit,
     text_confidence,
 )
-from extractors.types import PX_PER_MM, Page
-from fixtures.fonts import font_path
-from fixtures.render import Hand, render_png
-from fixtures.scan import simulate_scan
-from forms_schema import get_form
-from forms_schema.model import Box, LeafField
-from validators.normalize import normalize
+from jimu.extractors.types import PX_PER_MM, Page
+from jimu.fixtures.fonts import font_path
+from jimu.fixtures.render import Hand, render_png
+from jimu.fixtures.scan import simulate_scan
+from jimu.forms_schema import get_form
+from jimu.forms_schema.model import Box, LeafField
+from jimu.validators.normalize import normalize
 
 ACCEPT = 0.9  # a wrong value must never reach this confidence
 
@@ -411,7 +411,7 @@ def test_mark_thresholds() -> None:
 def test_a_seal_over_an_option_is_not_a_mark() -> None:
     s = scanned("inkan_toroku", "poor-seal-on-options")
     leaf = get_form("inkan_toroku").leaf("sex")
-    from forms_schema.layout import option_boxes
+    from jimu.forms_schema.layout import option_boxes
 
     scores = {o.id: mark_score(s.ctx.image, s.ctx.mask, b, "circle") for o, b in option_boxes(leaf.entry, leaf.options, "circle")}
     assert scores["female"] < 0.015 < 0.03 < scores["male"]
@@ -451,7 +451,7 @@ def test_a_count_in_an_empty_looking_box_needs_ink_evidence() -> None:
     inked[y0:y1, x:x + 8] = 0  # a pen stroke in the first box only
     one = read_field(ctx.__class__(image=inked, mask=ctx.mask, engine=None, digits=_SaysOne()), leaf)  # type: ignore[arg-type]
     assert one.confidence <= 0.3, "the second box is still empty of ink"
-    from forms_schema.layout import digit_cells
+    from jimu.forms_schema.layout import digit_cells
 
     both = img.copy()
     for cell in digit_cells(e, 2):

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from fixtures.values import sample_values
-from forms_schema import get_form
-from validators.record_model import validate_record
+from jimu.fixtures.values import sample_values
+from jimu.forms_schema import get_form
+from jimu.validators.record_model import validate_record
 
 FORMS = ["inkan_toroku", "jumin_idou", "juminhyo_kofu", "kaigo_nintei", "kodomo_iryohi"]
 TODAY = dt.date(2026, 11, 20)

@@ -1,4 +1,4 @@
-"""Registration of scanned pages onto their form's template (extractors.register, extractors.templates).
+"""Registration of scanned pages onto their form's template (jimu.extractors.register, jimu.extractors.templates).
 
 Ground truth comes from the scan simulator: ``ScanResult.matrix`` maps 300-dpi page pixels
 (= template pixels) to scan pixels, so after registration every template point must land
@@ -20,14 +20,14 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from extractors import homography as H
-from extractors import register as R
-from extractors import templates as T
-from extractors.types import PX_PER_MM, WORK_DPI, Page, RegisteredPage
-from fixtures.render import registration_marks, render_png
-from forms_schema import FormDefinition, load_all_forms
 from jimu.bench import register_eval as E
 from jimu.errors import BlankPageError, UnknownFormError
+from jimu.extractors import homography as H
+from jimu.extractors import register as R
+from jimu.extractors import templates as T
+from jimu.extractors.types import PX_PER_MM, WORK_DPI, Page, RegisteredPage
+from jimu.fixtures.render import registration_marks, render_png
+from jimu.forms_schema import FormDefinition, load_all_forms
 
 FORM_IDS = sorted(load_all_forms())
 SEED = 20261120
@@ -59,7 +59,7 @@ def turn(img: U8, truth: F64, quarter_turns: int) -> tuple[U8, F64]:
 @lru_cache(maxsize=64)
 def corpus_scan(form_id: str, quality: str, index: int, quarter_turns: int = 0) -> Scan:
     """A filled, scanned form from the corpus generator (sampled values, hand, seal)."""
-    from fixtures.corpus import make_one
+    from jimu.fixtures.corpus import make_one
 
     scan, _, _ = make_one(form(form_id), SEED, index, quality)  # type: ignore[arg-type]
     img = R.to_gray(np.asarray(scan.image))
@@ -94,7 +94,7 @@ def true_error_px(m: F64, truth: F64, dpi: float) -> float:
 
 @lru_cache(maxsize=8)
 def filled_render(form_id: str, seed: int = 1) -> U8:
-    from fixtures.values import sample_values
+    from jimu.fixtures.values import sample_values
 
     f = form(form_id)
     values = sample_values(f, random.Random(seed), __import__("datetime").date(2026, 11, 20))
@@ -103,7 +103,7 @@ def filled_render(form_id: str, seed: int = 1) -> U8:
 
 def poor_upside_down_scans(count: int = 2, limit: int = 40) -> list[Scan]:
     """Poor-tier scans (filled, seal, noise, 200 dpi) that the simulator turned upside down."""
-    from fixtures.scan import simulate_scan
+    from jimu.fixtures.scan import simulate_scan
 
     out = []
     for k in range(limit):
@@ -238,7 +238,7 @@ def test_marks_missing_falls_back_to_printed_features() -> None:
 
 def test_search_still_registers_when_features_give_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     """The coarse search stays as the last resort (marks covered, feature matching finding nothing)."""
-    from extractors import feature_align
+    from jimu.extractors import feature_align
 
     monkeypatch.setattr(feature_align, "hypotheses", lambda *a, **k: [])
     fid = "juminhyo_kofu"
@@ -264,8 +264,8 @@ def test_mark_cut_off_by_the_page_edge() -> None:
 
 # --------------------------------------------------------------------------- blank / unknown / inputs
 def test_blank_pages_raise_blank_page_error() -> None:
-    from fixtures.containers import blank_separator_page
-    from fixtures.scan import simulate_scan
+    from jimu.fixtures.containers import blank_separator_page
+    from jimu.fixtures.scan import simulate_scan
 
     white = Image.new("L", TEMPLATE_SIZE, 255)
     poor = simulate_scan(white, "poor", random.Random(3))
@@ -305,7 +305,7 @@ def test_tiny_or_odd_images_do_not_crash() -> None:
 
 
 def test_registered_page_is_classified_again_the_same() -> None:
-    from extractors.classify import classify_page
+    from jimu.extractors.classify import classify_page
 
     s = corpus_scan("kodomo_iryohi", "poor", 23)
     reg = R.register_page(s.page)

@@ -1,5 +1,5 @@
 """Registration of captures unlike Jimu's simulator: phone photos (perspective), files without dpi,
-and pages that look like a form but cannot be aligned (extractors.register, extractors.homography)."""
+and pages that look like a form but cannot be aligned (jimu.extractors.register, jimu.extractors.homography)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from extractors import homography as H
-from extractors import register as R
-from extractors.ingest import load_pages
-from extractors.types import WORK_DPI, Page
 from jimu.errors import AlignmentError, UnknownFormError
+from jimu.extractors import homography as H
+from jimu.extractors import register as R
+from jimu.extractors.ingest import load_pages
+from jimu.extractors.types import WORK_DPI, Page
 from tests.test_register import FORM_IDS, GRID, filled_render
 
 U8 = NDArray[np.uint8]

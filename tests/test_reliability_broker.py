@@ -11,8 +11,8 @@ import pytest
 from jimu.pipeline.batch import run_batch_plain
 from jimu.settings import get_settings
 from jimu.store.testing import AMQP_URL, require_amqp
+from jimu.validators.policy import THRESHOLD_KINDS
 from tests.pipeline_helpers import copy_sample, isolated_settings
-from validators.policy import THRESHOLD_KINDS
 
 pytestmark = pytest.mark.integration
 

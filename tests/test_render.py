@@ -10,9 +10,9 @@ import pdfplumber
 import pytesseract
 import pytest
 
-from fixtures.fonts import font_path
-from fixtures.render import Hand, render_pdf, render_png
-from forms_schema import get_form
+from jimu.fixtures.fonts import font_path
+from jimu.fixtures.render import Hand, render_pdf, render_png
+from jimu.forms_schema import get_form
 
 DPI = 100
 K = DPI / 25.4

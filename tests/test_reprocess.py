@@ -13,8 +13,8 @@ from jimu.pipeline.views import batch_view
 from jimu.settings import get_settings
 from jimu.store import repo
 from jimu.store.db import init_db, session_scope
+from jimu.validators.policy import THRESHOLD_KINDS
 from tests.pipeline_helpers import copy_sample, drain_queue, isolated_settings
-from validators.policy import THRESHOLD_KINDS
 
 STRICT = dict.fromkeys(THRESHOLD_KINDS, 1.01)
 LOOSE = dict.fromkeys(THRESHOLD_KINDS, 0.0)

@@ -363,7 +363,7 @@ def test_work_list_oldest_first_filters_and_reason_counts(store: Store, docs: li
 def test_review_page_shows_flagged_fields_with_crops_and_reasons(store: Store, docs: list[SeededDocument]) -> None:
     c = client_as(store, "op1")
     page = c.get(f"/documents/{docs[0].id}").text
-    from forms_schema import get_form
+    from jimu.forms_schema import get_form
 
     form = get_form("inkan_toroku")
     for fid in docs[0].flagged:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from forms_schema import get_form
+from jimu.forms_schema import get_form
 from jimu.outbox import relay
 from jimu.queue import get_consumer, get_publisher
 from jimu.review.entries import SecondEntry
@@ -356,7 +356,7 @@ def test_supervisor_who_keyed_an_entry_cannot_decide(store: Store) -> None:
 
 
 def _another_valid_mynumber(not_this: str) -> str:
-    from validators.checkdigits import is_valid_mynumber
+    from jimu.validators.checkdigits import is_valid_mynumber
 
     base = int(not_this[:11])
     for delta in range(1, 100):

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from fixtures.values import sample_values
-from forms_schema import get_form, load_all_forms
+from jimu.fixtures.values import sample_values
+from jimu.forms_schema import get_form, load_all_forms
 from jimu.review.values import (
     REQUIRED_TEXT,
     InputError,
@@ -91,7 +91,7 @@ def test_multi_choice_and_checkbox() -> None:
 @pytest.mark.parametrize(("text", "expected"), [("はい", True), ("レ", True), ("1", True), ("いいえ", False),
                                                 ("", False), ("0", False)])
 def test_checkbox_words(text: str, expected: bool) -> None:
-    from forms_schema.model import LeafField
+    from jimu.forms_schema.model import LeafField
 
     base = KAIGO.leaf("name").model_dump()
     base.update(kind="checkbox", validators=[], required=False)

@@ -6,7 +6,7 @@ one worker killed with -9 mid-batch, the other (and the scheduled run) finishing
 
 Checks: every scan in exactly one final state; both workers did work; every delivered record
 published exactly once, counted on the broker with no de-duplication; a worker stops on the first
-SIGTERM (``python -m flows.worker``).
+SIGTERM (``python -m jimu.flows.worker``).
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _wait_http(url: str, timeout_s: float = 90.0) -> None:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from fixtures.corpus import generate
+    from jimu.fixtures.corpus import generate
     from jimu.store.db import init_db
     from jimu.store.testing import create_pg_database, drop_pg_database
 
@@ -85,14 +85,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         pool = f"jimu-scale-{os.getpid()}"
         subprocess.run([sys.executable, "-m", "prefect", "work-pool", "create", pool, "--type", "process"],
                        env=base, check=True, capture_output=True, timeout=120)
-        deploy = (f"from flows.batch import drain_flow\n"
-                  f"drain_flow.from_source(source={str(ROOT)!r}, entrypoint='flows/batch.py:drain_flow')"
+        deploy = (f"from jimu.flows.batch import drain_flow\n"
+                  f"drain_flow.from_source(source={str(ROOT)!r}, entrypoint='jimu/flows/batch.py:drain_flow')"
                   f".deploy(name='drain', work_pool_name={pool!r}, print_next_steps=False)\n")
         subprocess.run([sys.executable, "-c", deploy], env=base, cwd=ROOT, check=True, capture_output=True, timeout=180)
         for name in ("a", "b"):  # separate data folders: they share only PostgreSQL, RabbitMQ and the storage
             env = base | {"JIMU_DATA_DIR": str(root / f"data-{name}"), "PREFECT_WORKER_QUERY_SECONDS": "2"}
             workers.append(subprocess.Popen(
-                [sys.executable, "-m", "flows.worker", "--pool", pool, "--limit", "1", "--name",
+                [sys.executable, "-m", "jimu.flows.worker", "--pool", pool, "--limit", "1", "--name",
                  f"worker-{name}"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True))
         inbox = root / "inbox" / "中央区"
@@ -119,7 +119,7 @@ def test_one_batch_spreads_over_two_workers_and_survives_one_killed(cluster: dic
 
     env = cluster["env"] | {"JIMU_DATA_DIR": str(cluster["root"] / "data-scheduler")}
     run = subprocess.Popen(
-        [sys.executable, "-c", "import json,sys; from flows.batch import batch_flow; "
+        [sys.executable, "-c", "import json,sys; from jimu.flows.batch import batch_flow; "
          f"print(json.dumps(batch_flow({str(cluster['inbox'])!r}, workers=1, trigger='test', fan_out=2)))"],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     engine = create_engine(cluster["store_url"])

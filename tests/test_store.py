@@ -19,8 +19,8 @@ from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from forms_schema import get_form
 from jimu.errors import AppendOnlyError, StateTransitionError, StoreError
+from jimu.forms_schema import get_form
 from jimu.queue.message import build_record_message, record_id_for, validate_record_message
 from jimu.settings import Settings
 from jimu.store import repo

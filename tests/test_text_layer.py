@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from extractors.text_layer import read_text_layer
-from extractors.types import TextWord
-from fixtures.corpus import CORPUS_TODAY
-from forms_schema import get_form
-from validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide
+from jimu.extractors.text_layer import read_text_layer
+from jimu.extractors.types import TextWord
+from jimu.fixtures.corpus import CORPUS_TODAY
+from jimu.forms_schema import get_form
+from jimu.validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide
 
 FORM = get_form("inkan_toroku")
 T = Thresholds(version="test", by_kind=dict.fromkeys(THRESHOLD_KINDS, 0.5))
@@ -45,11 +45,11 @@ def test_ordinary_typed_values_keep_the_text_layer_confidence(field_id: str, tex
 
 
 def test_pc_filled_pdf_with_markup_in_the_name_is_flagged_end_to_end(tmp_path: Path) -> None:
-    from extractors.extract import Extractor
-    from extractors.ingest import load_documents
-    from fixtures.fonts import font_path
-    from fixtures.render import Hand, render_pdf
-    from fixtures.values import sample_values
+    from jimu.extractors.extract import Extractor
+    from jimu.extractors.ingest import load_documents
+    from jimu.fixtures.fonts import font_path
+    from jimu.fixtures.render import Hand, render_pdf
+    from jimu.fixtures.values import sample_values
 
     values = sample_values(FORM, random.Random(3), CORPUS_TODAY)
     values["name"] = "山田<script>太郎"

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from validators.checkdigits import (
+from jimu.validators.checkdigits import (
     insurer_check_digit,
     is_valid_insurer_number,
     is_valid_mynumber,

@@ -4,8 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from validators import field_checks
-from validators.registry import FIELD_VALIDATORS, RULE_KINDS, VOCABULARIES
+from jimu.validators import field_checks
+from jimu.validators.registry import FIELD_VALIDATORS, RULE_KINDS, VOCABULARIES
 
 TODAY = date.today()
 YESTERDAY = (TODAY - timedelta(days=1)).isoformat()

@@ -5,7 +5,7 @@ from itertools import pairwise
 
 import pytest
 
-from validators.japanese import (
+from jimu.validators.japanese import (
     ERA_BY_ID,
     ERAS,
     WarekiError,

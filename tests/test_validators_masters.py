@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from jimu.errors import MissingDependencyError
-from validators import masters
-from validators.masters import (
+from jimu.validators import masters
+from jimu.validators.masters import (
     AddressParts,
     bank_exists,
     bank_name,

@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from forms_schema.model import Rule
 from jimu.errors import FormSchemaError
-from validators.rules import RULE_KINDS, RuleResult, age_on, check_rule, check_rules, rule_param_problems
+from jimu.forms_schema.model import Rule
+from jimu.validators.rules import RULE_KINDS, RuleResult, age_on, check_rule, check_rules, rule_param_problems
 
 TODAY = date(2024, 6, 15)
 
@@ -269,8 +269,8 @@ def test_required_if_with_table_field() -> None:
 
 
 def test_shipped_form_rules_are_well_formed() -> None:
-    """Every rule in forms_schema/*.yaml has the params its kind reads, and can be run."""
-    from forms_schema.loader import load_all_forms
+    """Every rule in jimu/forms_schema/*.yaml has the params its kind reads, and can be run."""
+    from jimu.forms_schema.loader import load_all_forms
 
     for form in load_all_forms().values():
         for r in form.rules:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from validators.glyphs import font_available
-from validators.snap import VOCABULARIES, edit_distance, snap
+from jimu.validators.glyphs import font_available
+from jimu.validators.snap import VOCABULARIES, edit_distance, snap
 
 REL = VOCABULARIES["relationship"]
 ERA = VOCABULARIES["era"]

@@ -6,7 +6,7 @@ Definitions (see :mod:`jimu.bench.metrics`):
   95% Clopper–Pearson upper bound; overall, per field group, written and empty apart;
 * **auto-accept**: accepted fields over all fields;
 * **straight-through**: documents the pipeline would deliver with no person
-  (:func:`validators.policy.delivered_without_person`, the call ``jimu.pipeline.route`` makes),
+  (:func:`jimu.validators.policy.delivered_without_person`, the call ``jimu.pipeline.route`` makes),
   overall and for forms without restricted fields, with restricted fields under double entry
   (the default) and with ``auto_accept_restricted`` on for every check-digit field;
 * **keystrokes saved**: 1 − keystrokes not saved / keystrokes of keying everything; a flagged
@@ -23,12 +23,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from fixtures.corpus import CORPUS_TODAY
-from forms_schema import get_form
 from jimu.bench.extract_bench import FileResult
 from jimu.bench.metrics import ErrorRate, is_empty, keystrokes, operator_seconds, same
-from validators.calibrate import Sample
-from validators.policy import (
+from jimu.fixtures.corpus import CORPUS_TODAY
+from jimu.forms_schema import get_form
+from jimu.validators.calibrate import Sample
+from jimu.validators.policy import (
     THRESHOLD_KINDS,
     FieldInput,
     Thresholds,

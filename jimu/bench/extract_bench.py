@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from fixtures.corpus import iter_truth
-from forms_schema import get_form
 from jimu.bench.metrics import Calibration, FieldTally, same
 from jimu.errors import JimuError
+from jimu.fixtures.corpus import iter_truth
+from jimu.forms_schema import get_form
 
 # worker processes are spawned, not forked: forking a process that has threads (engines, DB pools,
 # Prefect) can deadlock the child
@@ -74,7 +74,7 @@ def _init_worker(engine: str | None) -> None:
     import cv2
 
     cv2.setNumThreads(1)
-    from extractors.extract import Extractor
+    from jimu.extractors.extract import Extractor
 
     _EXTRACTOR = Extractor(engine)
 
@@ -85,7 +85,7 @@ def _expected_rotation(truth: dict[str, Any]) -> int:
 
 
 def _run_file(args: tuple[str, dict[str, Any], bool]) -> FileResult:
-    from extractors.ingest import load_documents
+    from jimu.extractors.ingest import load_documents
 
     path_s, truth, record = args
     path = Path(path_s)
@@ -116,9 +116,9 @@ def _run_file(args: tuple[str, dict[str, Any], bool]) -> FileResult:
 
 
 def _ocr_only_seconds(results: list[FileResult], engine: str | None) -> float:
-    from extractors.digit_classifier import DigitClassifier
-    from extractors.engines import get_engine
-    from extractors.engines.base import OcrRequest
+    from jimu.extractors.digit_classifier import DigitClassifier
+    from jimu.extractors.engines import get_engine
+    from jimu.extractors.engines.base import OcrRequest
 
     eng = get_engine(engine)
     clf = DigitClassifier.load()
@@ -147,8 +147,8 @@ def _naive_seconds(paths: list[Path]) -> float:
 
 
 # what extraction's output depends on (not the policy, calibration or rules, which run after it)
-EXTRACTION_CODE = ("extractors", "forms_schema", "fixtures", "validators/normalize.py", "validators/address_snap.py",
-                   "validators/japanese.py", "validators/snap.py", "validators/masters.py", "validators/glyphs.py")
+EXTRACTION_CODE = ("jimu/extractors", "jimu/forms_schema", "jimu/fixtures",
+                   *(f"jimu/validators/{m}.py" for m in ("normalize", "address_snap", "japanese", "snap", "masters", "glyphs")))
 
 
 def extraction_key(corpora: list[Path]) -> str:

@@ -237,7 +237,7 @@ def score_copies(truths: dict[str, dict[str, Any]], store: dict[str, dict[str, A
 
 def run(forms_dir: Path, work: Path, count: int, seed: int, captures: tuple[str, ...] = CAPTURES,
         progress: Any = print) -> dict[str, Any]:
-    from forms_schema.loader import load_form_file
+    from jimu.forms_schema.loader import load_form_file
 
     for scratch in ("drafts", "inbox", "data"):  # generated copies are kept: same seed, same files
         if (work / scratch).exists():

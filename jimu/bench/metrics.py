@@ -5,7 +5,7 @@
 - **silent error**: accepted fields whose value is wrong, over accepted fields, with the one-sided
   95% Clopper–Pearson upper bound (:func:`upper_bound`).
 - **straight-through**: documents the pipeline delivered with no person (see
-  :func:`validators.policy.delivered_without_person`), not a separate definition.
+  :func:`jimu.validators.policy.delivered_without_person`), not a separate definition.
 - **keystrokes**: a choice or checkbox is 1 keystroke, digits and text their characters, an empty
   field 0 (:func:`keystrokes`); a flagged field's keystrokes count as not saved (a person handles
   it), and so do a wrong accepted value's (a person must find and retype it downstream).
@@ -19,8 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from validators.bounds import fields_needed, upper_bound
-from validators.snap import edit_distance
+from jimu.validators.bounds import fields_needed, upper_bound
+from jimu.validators.snap import edit_distance
 
 __all__ = ["fields_needed", "upper_bound"]  # re-exported: the benches' bound is the calibration's
 

@@ -126,10 +126,10 @@ def run(scans: Path, work: Path) -> dict[str, Any]:
 
     inbox = _inbox(scans, work)
     _fresh_data(work, "data-one")
-    from flows.quiet import quiet_prefect
+    from jimu.flows.quiet import quiet_prefect
 
     quiet_prefect()
-    from flows.batch import batch_flow
+    from jimu.flows.batch import batch_flow
 
     mem = MemorySampler()
     mem.start()

@@ -13,11 +13,11 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from extractors import homography as H
-from extractors.register import locate, to_gray, warp_to_template
-from extractors.templates import Template, all_templates, get_template
-from extractors.types import WORK_DPI, Page, RegisteredPage
 from jimu.errors import AlignmentError, BlankPageError, UnknownFormError
+from jimu.extractors import homography as H
+from jimu.extractors.register import locate, to_gray, warp_to_template
+from jimu.extractors.templates import Template, all_templates, get_template
+from jimu.extractors.types import WORK_DPI, Page, RegisteredPage
 
 U8 = NDArray[np.uint8]
 F64 = NDArray[np.float64]
@@ -153,7 +153,7 @@ def evaluate(
 ) -> list[TierReport]:
     """Register generated scans (every form, filled, turned 90/270 on every other page) and report per tier.
 
-    Uses the corpus generator (``fixtures.corpus.make_one``: sampled values, hands, seals) and
+    Uses the corpus generator (``jimu.fixtures.corpus.make_one``: sampled values, hands, seals) and
     the scan simulator's exact geometry as ground truth.  Time is CPU time with ``threads``
     OpenCV threads (1 = the cost on one core, whatever else the machine is doing).
     """
@@ -166,8 +166,8 @@ def evaluate(
 
 
 def _evaluate(n_per_tier: int, tiers: tuple[str, ...], seed: int, progress: bool) -> list[TierReport]:
-    from fixtures.corpus import make_one
-    from forms_schema import load_all_forms
+    from jimu.fixtures.corpus import make_one
+    from jimu.forms_schema import load_all_forms
 
     forms = load_all_forms()
     ids = list(forms)

@@ -54,16 +54,16 @@ def run(
 ) -> None:
     """Process every scan under PATH; print what was accepted, flagged and quarantined."""
     from jimu.pipeline.inbox import discover
-    from validators.policy import Thresholds
+    from jimu.validators.policy import Thresholds
 
     if (warning := Thresholds.load().warning()) is not None:
         err.print(f"[bold red]{warning}[/]")
     n = len(discover(path).files) if path.exists() else 0
     if prefect:
-        from flows.quiet import quiet_prefect
+        from jimu.flows.quiet import quiet_prefect
 
         quiet_prefect()
-        from flows.batch import batch_flow
+        from jimu.flows.batch import batch_flow
 
         with err.status(f"running the batch flow over {n} file(s)…"):
             summary = batch_flow(str(path), workers=workers, trigger="cli")

@@ -68,9 +68,9 @@ def extract(
     console.print(c)
     console.print(f"peak memory (MiB): {report['_peak_rss_mib']}")
     if json_out:
-        from fixtures.corpus import iter_truth
         from jimu.bench.metrics import provenance
-        from validators.policy import Thresholds
+        from jimu.fixtures.corpus import iter_truth
+        from jimu.validators.policy import Thresholds
 
         prov = provenance([corpus], [t for _, t in iter_truth(corpus)][: limit or None], Thresholds.load().version)
         json_out.write_text(json.dumps({"_provenance": prov} | report, ensure_ascii=False, indent=2))
@@ -127,7 +127,7 @@ def accuracy(
     accept/flag policy, per tier and capture profile."""
     from jimu.bench.accuracy_bench import accuracy_report
     from jimu.bench.metrics import SECONDS_PER_CONFIRM, SECONDS_PER_DOCUMENT_OPENED, SECONDS_PER_KEYSTROKE, provenance
-    from validators.policy import Thresholds
+    from jimu.validators.policy import Thresholds
 
     pairs = _extract_pairs(corpus, workers, limit, cache)
     th = Thresholds.load(thresholds)
@@ -165,7 +165,7 @@ def accuracy(
 def calibrate(
     corpus: list[Path] = typer.Option(..., "--corpus", help="Labelled corpora to fit on (not the ones you report on)."),
     target: float = typer.Option(0.001, "--target", help="Upper 95% bound on the silent-error rate of each group."),
-    out: Path | None = typer.Option(None, "--out", help="Where to write (default: validators/thresholds.json)."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write (default: jimu/validators/thresholds.json)."),
     workers: int = typer.Option(2, "--workers", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),
     cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (same code only)."),
@@ -177,15 +177,15 @@ def calibrate(
     evidence is never auto-accepted, and the table says how many more fields it needs."""
     from jimu.bench.accuracy_bench import calibrated_forms, calibration_samples
     from jimu.bench.metrics import provenance
-    from validators.calibrate import fit, write_thresholds
-    from validators.policy import THRESHOLDS_FILE
+    from jimu.validators.calibrate import fit, write_thresholds
+    from jimu.validators.policy import THRESHOLDS_FILE
 
     if not 0 < target < 1:
         raise BadArgsError("--target must be between 0 and 1, e.g. 0.001")
     pairs = _extract_pairs(corpus, workers, limit, cache)
     if form is not None:
-        from forms_schema import get_form
-        from validators.calibrate import merge_form
+        from jimu.forms_schema import get_form
+        from jimu.validators.calibrate import merge_form
 
         pairs = [(t, r) for t, r in pairs if t["form_id"] == form]
         if not pairs:
@@ -221,8 +221,8 @@ def pipeline(
     json_out: Path | None = typer.Option(None, "--json-out"),
 ) -> None:
     """Extraction alone, one worker (the Prefect flow) and two workers, one OCR process each, same scans, same run."""
-    from fixtures import corpus
     from jimu.bench import pipeline_bench
+    from jimu.fixtures import corpus
 
     if scans is None:
         scans = work / f"scans-office-s{seed}-{count}"
@@ -242,9 +242,9 @@ def pipeline(
     console.print(t)
     console.print(f"document states: one worker {r['states_one']}, two workers {r['states_two']}")
     if json_out:
-        from fixtures.corpus import iter_truth
         from jimu.bench.metrics import provenance
-        from validators.policy import Thresholds
+        from jimu.fixtures.corpus import iter_truth
+        from jimu.validators.policy import Thresholds
 
         prov = provenance([scans], [t for _, t in iter_truth(scans)], Thresholds.load().version)
         json_out.write_text(json.dumps({"_provenance": prov} | r, ensure_ascii=False, indent=2))
@@ -262,7 +262,7 @@ def foreign(
     """Adding each city form, measured: propose vs its definition, editor fixes, filled copies through `jimu batch run`."""
     from jimu.bench import foreign_bench
     from jimu.bench.metrics import provenance
-    from validators.policy import Thresholds
+    from jimu.validators.policy import Thresholds
 
     if not forms_dir.is_dir():
         raise BadArgsError(f"forms folder not found: {forms_dir}")

@@ -24,9 +24,9 @@ def demo(
     prefect: bool = typer.Option(True, "--prefect/--no-prefect"),
 ) -> None:
     """Generate a mixed batch of scanned forms in a ward-office inbox, run the batch flow, show the outcome."""
-    from fixtures import corpus
-    from fixtures.contact_sheet import contact_sheet
     from jimu.commands.batch_cmd import run as batch_run
+    from jimu.fixtures import corpus
+    from jimu.fixtures.contact_sheet import contact_sheet
 
     if "JIMU_INTAKE_DATE" not in os.environ:  # the simulated forms are dated as if filed on CORPUS_TODAY
         os.environ["JIMU_INTAKE_DATE"] = corpus.CORPUS_TODAY.isoformat()

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from forms_schema import get_form
 from jimu.errors import BadArgsError
+from jimu.forms_schema import get_form
 
 app = typer.Typer(help="Render forms and generate labelled scan corpora.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -40,12 +40,12 @@ def render(
     out: Path = typer.Option(..., "--out", help="Output file: .png or .pdf."),
     values: Path | None = typer.Option(None, "--values", help="JSON of canonical values (or a .truth.json)."),
     dpi: int = typer.Option(300, "--dpi", min=72, max=1200),
-    font: str | None = typer.Option(None, "--font", help="Font for the values: a name of fixtures/fonts.py "
+    font: str | None = typer.Option(None, "--font", help="Font for the values: a name of jimu/fixtures/fonts.py "
                                     "(gothic, mincho, seto, yoz-standard, ...) or a path."),
 ) -> None:
     """Draw a form, blank or filled with VALUES, as PNG or as a printable PDF."""
-    from fixtures.fonts import font_path
-    from fixtures.render import Hand, render_pdf, render_png, save_png
+    from jimu.fixtures.fonts import font_path
+    from jimu.fixtures.render import Hand, render_pdf, render_png, save_png
 
     f = get_form(form)
     vals = _read_values(values)
@@ -77,11 +77,11 @@ def generate(
     workers: int = typer.Option(2, "--workers", min=1),
     shared_values: bool = typer.Option(
         False, "--shared-values",
-        help="Give every tier the same value sets for a seed (how fixtures/samples were made).",
+        help="Give every tier the same value sets for a seed (how jimu/fixtures/samples were made).",
     ),
 ) -> None:
     """Generate COUNT realistic filled forms as scans, each beside NAME.truth.json."""
-    from fixtures import corpus
+    from jimu.fixtures import corpus
 
     t0 = time.perf_counter()
     if quality not in corpus.QUALITIES:

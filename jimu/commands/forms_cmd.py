@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from forms_schema import get_form, load_all_forms
+from jimu.forms_schema import get_form, load_all_forms
 
-app = typer.Typer(help="The form definitions (forms_schema/*.yaml).", no_args_is_help=True)
+app = typer.Typer(help="The form definitions (jimu/forms_schema/*.yaml).", no_args_is_help=True)
 console = Console(width=None if sys.stdout.isatty() else 180)
 
 
@@ -63,8 +63,8 @@ def preview(
     out: Path | None = typer.Option(None, "--out", help="PNG to write (default: data/preview/FORM.png)."),
 ) -> None:
     """Draw every field box, 1文字枠 cell, option and era over the form's blank (or a registered scan)."""
-    from extractors.preview import write_preview
     from jimu.errors import BadArgsError
+    from jimu.extractors.preview import write_preview
     from jimu.settings import get_settings
 
     form = get_form(form_id)
@@ -85,11 +85,11 @@ def propose_cmd(
 
     from PIL import Image
 
-    from extractors.engines import get_engine
-    from extractors.ingest import load_documents
-    from extractors.page_prep import a4_dpi, to_gray
-    from extractors.propose import draft_yaml, propose
     from jimu.errors import BadArgsError
+    from jimu.extractors.engines import get_engine
+    from jimu.extractors.ingest import load_documents
+    from jimu.extractors.page_prep import a4_dpi, to_gray
+    from jimu.extractors.propose import draft_yaml, propose
 
     if not re.fullmatch(r"[a-z][a-z0-9_]*", form_id):
         raise BadArgsError(f"form id '{form_id}' must be lower case letters, digits and _ (e.g. shugaku_enjo)")

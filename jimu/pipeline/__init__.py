@@ -1,4 +1,4 @@
 """The batch pipeline as plain functions: inbox → extract (worker processes) → decide → store → outbox.
 
-``flows/`` wraps these in Prefect tasks; nothing here imports Prefect.
+``jimu/flows/`` wraps these in Prefect tasks; nothing here imports Prefect.
 """

@@ -25,7 +25,7 @@ from jimu.storage import Storage, get_storage
 from jimu.store import claims, repo
 from jimu.store.db import init_db, session_scope
 from jimu.store.models import Document
-from validators.policy import Thresholds
+from jimu.validators.policy import Thresholds
 
 # worker processes are spawned, not forked: forking a process that has threads (engines, DB pools,
 # Prefect) can deadlock the child

@@ -18,8 +18,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from forms_schema import get_form
 from jimu.errors import BadArgsError
+from jimu.forms_schema import get_form
 from jimu.pipeline.views import field_value
 from jimu.pipeline.work import DocOut, FieldOut, extract_file, init_worker
 from jimu.queue.message import build_record_message
@@ -27,7 +27,7 @@ from jimu.settings import get_settings
 from jimu.store import repo
 from jimu.store.db import init_db, session_scope
 from jimu.store.models import Batch, Document, FieldValue, dumps
-from validators.policy import FieldInput, Thresholds, decide
+from jimu.validators.policy import FieldInput, Thresholds, decide
 
 # worker processes are spawned, not forked: forking a process that has threads (engines, DB pools,
 # Prefect) can deadlock the child

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from forms_schema import get_form
+from jimu.forms_schema import get_form
 from jimu.pipeline.inbox import InboxFile, display_name
 from jimu.pipeline.work import DocOut, FileOut
 from jimu.queue.message import build_record_message
@@ -23,8 +23,8 @@ from jimu.storage import Storage, original_key
 from jimu.store import repo
 from jimu.store.db import session_scope
 from jimu.store.models import Document, FieldValue
-from validators.policy import DocumentDecision, FieldInput, Thresholds, decide, delivered_without_person
-from validators.record_model import validate_record
+from jimu.validators.policy import DocumentDecision, FieldInput, Thresholds, decide, delivered_without_person
+from jimu.validators.record_model import validate_record
 
 FINAL_STATES = ("review", "accepted", "delivered", "quarantined", "duplicate", "rejected")
 

@@ -83,7 +83,7 @@ def init_worker(engine: str | None = None) -> None:
     import cv2
 
     cv2.setNumThreads(1)
-    from extractors.extract import Extractor
+    from jimu.extractors.extract import Extractor
 
     _EXTRACTOR = Extractor(engine)
 
@@ -100,7 +100,7 @@ def _error(e: BaseException) -> tuple[str, str]:
 
 def extract_file(path_s: str, sha: str | None = None) -> FileOut:
     """Ingest a file and extract every document in it."""
-    from extractors.ingest import load_documents
+    from jimu.extractors.ingest import load_documents
 
     if _EXTRACTOR is None:
         init_worker()

@@ -20,7 +20,7 @@ from jsonschema import Draft202012Validator
 from jimu.errors import InvalidMessageError, StoreError
 
 if TYPE_CHECKING:
-    from forms_schema import FormDefinition
+    from jimu.forms_schema import FormDefinition
     from jimu.store.models import Document, FieldValue
 
 SCHEMA_VERSION: Final = 1

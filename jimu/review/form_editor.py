@@ -4,7 +4,7 @@
 (``static/editor.js`` lets a person select a box, set its id, label, kind, required, validators
 and sensitivity, move and resize it by mouse or keyboard, add and delete fields); the page posts
 the definition to ``POST /api/forms/{id}``, which saves it only when it loads strictly (the same
-loader as ``jimu forms``), over the YAML it came from. Jimu's own forms (``forms_schema/``) are
+loader as ``jimu forms``), over the YAML it came from. Jimu's own forms (``jimu/forms_schema/``) are
 shown but not saved from here: they change in the repository, with a new version.
 """
 
@@ -21,9 +21,9 @@ import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
-from forms_schema.loader import FORMS_DIR, clear_cache, load_all_forms, parse_form
-from forms_schema.model import FormDefinition
 from jimu.errors import FormSchemaError
+from jimu.forms_schema.loader import FORMS_DIR, clear_cache, load_all_forms, parse_form
+from jimu.forms_schema.model import FormDefinition
 from jimu.review.app import CsrfRejected, NotAllowed
 from jimu.review.auth import CSRF_HEADER, WebSession, has_role, tokens_equal
 from jimu.review.routes import ctx_of, current_user, render
@@ -83,7 +83,7 @@ def edit_page(request: Request, form_id: str, s: WebSession = Depends(admin_user
 def blank_png(form_id: str, s: WebSession = Depends(admin_user)) -> Response:
     from PIL import Image
 
-    from extractors.templates import get_template
+    from jimu.extractors.templates import get_template
 
     img = Image.fromarray(get_template(_form(form_id)).image)  # the cached blank at WORK_DPI
     k = PREVIEW_DPI / 300
@@ -120,7 +120,7 @@ async def save_form(request: Request, form_id: str, s: WebSession = Depends(admi
         fh.write(text)
     os.replace(tmp, path)
     clear_cache()
-    from extractors.templates import clear_caches
+    from jimu.extractors.templates import clear_caches
 
     clear_caches()
     c = ctx_of(request)

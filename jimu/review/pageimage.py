@@ -34,7 +34,7 @@ def original_file(original_path: str | None, settings: Settings) -> Path | None:
 
 def render_page_png(path: Path, sha256: str, form_id: str | None, settings: Settings) -> bytes | None:
     """The document's first page as PNG bytes; None when the original cannot be read."""
-    from extractors.ingest import load_documents
+    from jimu.extractors.ingest import load_documents
 
     try:
         docs = load_documents(path, settings)
@@ -48,7 +48,7 @@ def render_page_png(path: Path, sha256: str, form_id: str | None, settings: Sett
     image: np.ndarray = page.image
     if form_id:
         try:
-            from extractors.register import register_page
+            from jimu.extractors.register import register_page
 
             image = register_page(page, [form_id]).image
         except Exception as e:  # registration is a nicety here; show the page as scanned

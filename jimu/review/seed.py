@@ -3,7 +3,7 @@
 A form is filled with generated (fictitious) values and rendered with a handwriting-like font;
 that page is kept as the document's original and every field's crop is cut out of it.  Some
 fields are "misread" (a wrong value, low confidence), and the real accept/flag policy
-(:func:`validators.policy.decide`) decides which fields are flagged and why, exactly as in the batch.
+(:func:`jimu.validators.policy.decide`) decides which fields are flagged and why, exactly as in the batch.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from typing import Any
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
-from forms_schema import get_form
-from forms_schema.model import Box, LeafField
+from jimu.forms_schema import get_form
+from jimu.forms_schema.model import Box, LeafField
 from jimu.store import repo
 from jimu.store.db import session_scope
-from validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide
+from jimu.validators.policy import THRESHOLD_KINDS, FieldInput, Thresholds, decide
 
 MISREAD_CONFIDENCE = 0.55
 GOOD_CONFIDENCE = 0.9995
@@ -103,9 +103,9 @@ def seed_document(
     ``wrong`` maps field ids to the value the "OCR" proposes instead of the truth; ``n_misread``
     more fields (picked at random among the filled ones) get a :func:`misread` value.
     """
-    from fixtures.fonts import font_path
-    from fixtures.render import Hand, render_png
-    from fixtures.values import sample_values
+    from jimu.fixtures.fonts import font_path
+    from jimu.fixtures.render import Hand, render_png
+    from jimu.fixtures.values import sample_values
 
     today = today or dt.date.today()
     form = get_form(form_id)

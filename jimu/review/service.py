@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, load_only
 
-from forms_schema import FormDefinition, LeafField, get_form
 from jimu.errors import FormSchemaError
+from jimu.forms_schema import FormDefinition, LeafField, get_form
 from jimu.queue.message import build_record_message
 from jimu.review.entries import SecondEntry, entries_for, entries_for_many
 from jimu.review.values import (

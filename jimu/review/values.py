@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from forms_schema.model import FormDefinition, LeafField
-from validators.japanese import ERA_BY_ID, WarekiError, date_to_wareki, digits_only, nfkc_compact, to_katakana
-from validators.policy import REASON_TEXT
-from validators.registry import FIELD_VALIDATORS
-from validators.rules import check_rules
+from jimu.forms_schema.model import FormDefinition, LeafField
+from jimu.validators.japanese import ERA_BY_ID, WarekiError, date_to_wareki, digits_only, nfkc_compact, to_katakana
+from jimu.validators.policy import REASON_TEXT
+from jimu.validators.registry import FIELD_VALIDATORS
+from jimu.validators.rules import check_rules
 
 # Plain Japanese for the named field validators (``rule:<validator>`` reasons and approve errors).
 VALIDATOR_TEXT: dict[str, str] = {
@@ -163,7 +163,7 @@ def parse_input(leaf: LeafField, text: str) -> Any:
     if kind == "single_choice":
         return _choice(leaf, compact)
     if kind == "date":
-        from validators.japanese import parse_wareki_text
+        from jimu.validators.japanese import parse_wareki_text
 
         try:
             return parse_wareki_text(compact).isoformat()

@@ -77,7 +77,7 @@ def unique_queue_name(prefix: str = "jimu.test") -> str:
 
 def sample_field_inputs(form_id: str = "kaigo_nintei", token: str = "", status: str = "accepted") -> list[Any]:
     """A plausible canonical value for every leaf field of ``form_id`` (``token`` makes texts unique)."""
-    from forms_schema import get_form
+    from jimu.forms_schema import get_form
     from jimu.store.repo import FieldInput
 
     out: list[Any] = []

@@ -20,7 +20,7 @@ def env_for(data_dir: Path, **extra: str) -> dict[str, str]:
     env["JIMU_DATA_DIR"] = str(data_dir)
     env.pop("JIMU_DATABASE_URL", None)
     env.pop("JIMU_QUEUE_URL", None)
-    env.setdefault("JIMU_INTAKE_DATE", "2026-11-20")  # fixtures.corpus.CORPUS_TODAY: the simulated filing day
+    env.setdefault("JIMU_INTAKE_DATE", "2026-11-20")  # jimu.fixtures.corpus.CORPUS_TODAY: the simulated filing day
     env.update(extra)
     return env
 

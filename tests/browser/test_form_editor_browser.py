@@ -20,8 +20,8 @@ FOREIGN = Path(__file__).resolve().parents[1] / "resources" / "foreign"
 
 @pytest.fixture
 def city_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    from extractors.templates import clear_caches
-    from forms_schema.loader import clear_cache
+    from jimu.extractors.templates import clear_caches
+    from jimu.forms_schema.loader import clear_cache
 
     folder = tmp_path / "city-forms"
     shutil.copytree(FOREIGN, folder)
@@ -68,7 +68,7 @@ def _wait_text(page: Any, selector: str, text: str, timeout_s: float = 10.0) -> 
 
 
 def test_edit_a_field_save_and_reload(live: LiveApp, city_forms: Path, new_page: Any, screenshots: Path) -> None:
-    from forms_schema.loader import load_form_file
+    from jimu.forms_schema.loader import load_form_file
 
     page = new_page()
     _login(page, live.url, "admin1")
@@ -126,7 +126,7 @@ def test_options_eras_and_the_title_are_edited_in_the_editor(live: LiveApp, city
     """What the panel's inputs do not hold (options, cells, eras, table columns) is edited as JSON beside them."""
     import json
 
-    from forms_schema.loader import load_form_file
+    from jimu.forms_schema.loader import load_form_file
 
     page = new_page()
     _login(page, live.url, "admin1")

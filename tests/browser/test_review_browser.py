@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from forms_schema import get_form
+from jimu.forms_schema import get_form
 from jimu.queue import get_consumer
 from jimu.review.livetest import LiveApp, live_app
 from jimu.review.seed import SeededDocument, seed_document

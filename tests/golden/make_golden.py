@@ -13,19 +13,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fixtures.corpus import iter_truth
 from jimu.bench.metrics import same
+from jimu.fixtures.corpus import iter_truth
 
-SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "jimu" / "fixtures" / "samples"
 GOLDEN = Path(__file__).resolve().parent / "samples.json"
 TODAY = dt.date(2026, 11, 20)
 
 
 def run_samples() -> dict[str, Any]:
-    from extractors.extract import Extractor
-    from extractors.ingest import load_documents
-    from forms_schema import get_form
-    from validators.policy import FieldInput, Thresholds, decide
+    from jimu.extractors.extract import Extractor
+    from jimu.extractors.ingest import load_documents
+    from jimu.forms_schema import get_form
+    from jimu.validators.policy import FieldInput, Thresholds, decide
 
     ex = Extractor()
     th = Thresholds.load()

@@ -8,7 +8,7 @@ import random
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from fixtures.fonts import font_path
+from jimu.fixtures.fonts import font_path
 
 TEMPLATE_SIZE = (2480, 3508)  # A4 at 300 dpi
 KANJI = (
