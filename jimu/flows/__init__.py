@@ -3,4 +3,4 @@
 
 import os
 
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jimu,extractors,validators")
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jimu")
