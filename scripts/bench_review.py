@@ -43,10 +43,10 @@ if str(REPO) not in sys.path:
 
 from jimu.fixtures.values import sample_values  # noqa: E402
 from jimu.forms_schema import get_form  # noqa: E402
-from jimu.review.livetest import chromium, chromium_available, live_app, login  # noqa: E402
 from jimu.review.seed import SeededDocument, misread, seed_document  # noqa: E402
-from jimu.review.testing import PASSWORD, add_user, make_store  # noqa: E402
 from jimu.review.values import display_value  # noqa: E402
+from tests.review_helpers import PASSWORD, add_user, make_store  # noqa: E402
+from tests.review_live import chromium, chromium_available, live_app, login  # noqa: E402
 
 FORM = "inkan_toroku"
 FIELDS = ("name", "kana", "phone")  # misread → exactly these 3 are flagged (low confidence)

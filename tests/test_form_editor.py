@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from jimu.review.testing import Store, add_user, csrf, login, make_client, make_store
 from jimu.store.db import dispose_engines, session_scope
 from jimu.store.models import AuditEntry
+from tests.review_helpers import Store, add_user, csrf, login, make_client, make_store
 
 FOREIGN = Path(__file__).resolve().parent / "resources" / "foreign"
 

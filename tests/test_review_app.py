@@ -16,7 +16,9 @@ from fastapi.routing import APIRoute
 from sqlalchemy import select
 
 from jimu.review.seed import SeededDocument, seed_document
-from jimu.review.testing import (
+from jimu.store.db import dispose_engines, session_scope
+from jimu.store.models import AuditEntry, Document, FieldValue
+from tests.review_helpers import (
     PASSWORD,
     Store,
     add_user,
@@ -26,8 +28,6 @@ from jimu.review.testing import (
     make_store,
     review_settings_for_tests,
 )
-from jimu.store.db import dispose_engines, session_scope
-from jimu.store.models import AuditEntry, Document, FieldValue
 
 
 @pytest.fixture

@@ -18,10 +18,10 @@ from jimu.outbox import relay
 from jimu.queue import get_consumer, get_publisher
 from jimu.review.entries import SecondEntry
 from jimu.review.seed import SeededDocument, seed_document
-from jimu.review.testing import Store, add_user, csrf, login, make_client, make_store, review_settings_for_tests
 from jimu.review.values import display_value
 from jimu.store.db import dispose_engines, session_scope
 from jimu.store.models import AuditEntry, Document, FieldValue, OutboxMessage
+from tests.review_helpers import Store, add_user, csrf, login, make_client, make_store, review_settings_for_tests
 
 
 @pytest.fixture

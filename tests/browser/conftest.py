@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from jimu.review.livetest import CHROMIUM, CHROMIUM_ARGS, chromium_available
 from jimu.settings import REPO_ROOT
 from jimu.store.testing import in_ci
+from tests.review_live import CHROMIUM, CHROMIUM_ARGS, chromium_available
 
 SCREENSHOTS = REPO_ROOT / "data" / "screenshots"
 

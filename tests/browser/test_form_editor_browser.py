@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from jimu.review.livetest import LiveApp, live_app
-from jimu.review.testing import PASSWORD, Store, add_user, make_store
 from jimu.store.db import dispose_engines
+from tests.review_helpers import PASSWORD, Store, add_user, make_store
+from tests.review_live import LiveApp, live_app
 
 pytestmark = pytest.mark.browser
 FOREIGN = Path(__file__).resolve().parents[1] / "resources" / "foreign"

@@ -12,12 +12,12 @@ import pytest
 
 from jimu.forms_schema import get_form
 from jimu.queue import get_consumer
-from jimu.review.livetest import LiveApp, live_app
 from jimu.review.seed import SeededDocument, seed_document
-from jimu.review.testing import PASSWORD, Store, add_user, make_store
 from jimu.review.values import display_value
 from jimu.store.db import dispose_engines, session_scope
 from jimu.store.models import Document
+from tests.review_helpers import PASSWORD, Store, add_user, make_store
+from tests.review_live import LiveApp, live_app
 
 pytestmark = pytest.mark.browser
 

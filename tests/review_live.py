@@ -61,7 +61,7 @@ def live_app(settings: Settings, review_settings: ReviewSettings | None = None,
     from jimu.store.db import init_db
 
     factory = factory or init_db(settings)
-    from jimu.review.testing import review_settings_for_tests
+    from tests.review_helpers import review_settings_for_tests
 
     app = create_app(settings, review_settings or review_settings_for_tests(), factory=factory)
     port = free_port()

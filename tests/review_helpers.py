@@ -1,4 +1,5 @@
-"""Helpers for the review app's tests and benchmark: a temporary store, accounts, a logged-in client."""
+"""Helpers for the review app's tests and benchmark (not part of the installed package): a temporary store, accounts,
+a logged-in client."""
 
 from __future__ import annotations
 
@@ -36,8 +37,8 @@ def make_store(tmp: Path) -> Store:
 def add_user(factory: sessionmaker[Session], name: str, role: str = "operator", password: str = PASSWORD,
              active: bool = True) -> None:
     from jimu.review.auth import create_user
-    from jimu.review.livetest import CHEAP_HASHER
     from jimu.store.db import session_scope
+    from tests.review_live import CHEAP_HASHER
 
     with session_scope(factory) as s:
         user = create_user(s, name, role, password, CHEAP_HASHER)
@@ -46,7 +47,7 @@ def add_user(factory: sessionmaker[Session], name: str, role: str = "operator", 
 
 def review_settings_for_tests(**overrides: Any) -> ReviewSettings:
     """Review settings for tests: cheap password hashing (the same parameters as the test accounts)."""
-    from jimu.review.livetest import CHEAP_HASHER
+    from tests.review_live import CHEAP_HASHER
 
     p = CHEAP_HASHER
     values: dict[str, Any] = {"argon2_time_cost": p.time_cost, "argon2_memory_kib": p.memory_cost,
