@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -298,3 +299,62 @@ def test_test_rules_are_well_formed(r: Rule, _values: object) -> None:
 def test_rule_param_problems(kind: str, involved: list[str], params: dict[str, object], problem: str) -> None:
     r = Rule(name="x", kind=kind, fields=involved, params=params, message="m")
     assert any(problem in p for p in rule_param_problems(r))
+
+
+def _jumin_idou_with(rule_name: str, **params: object) -> dict:
+    import copy
+
+    import yaml
+
+    from jimu.forms_schema.loader import FORMS_DIR
+
+    data = yaml.safe_load((FORMS_DIR / "jumin_idou.yaml").read_text(encoding="utf-8"))
+    data = copy.deepcopy(data)
+    r = next(r for r in data["rules"] if r["name"] == rule_name)
+    r["params"] = {k: v for k, v in (r["params"] | params).items() if v is not None}
+    return data
+
+
+@pytest.mark.parametrize(
+    ("rule_name", "params", "problem"),
+    [
+        pytest.param("late_notice", {"max_days": "14"}, "parameter 'max_days' must be int", id="int-as-text"),
+        pytest.param("late_notice", {"max_days": True}, "parameter 'max_days' must be int", id="bool-as-int"),
+        pytest.param("move_before_notice", {"before": None}, "parameter 'before' is missing", id="missing"),
+        pytest.param("move_before_notice", {"befor": "move_date"}, "unknown parameter 'befor'", id="misspelt"),
+        pytest.param("move_before_notice", {"before": "birth_date"},
+                     "field 'birth_date' is not in the rule's fields", id="field-not-in-rule"),
+        pytest.param("new_address_in_chiba", {"in": None}, "parameter 'in' is missing", id="when-without-in"),
+        pytest.param("new_address_in_chiba", {"in": "tennyu"}, "parameter 'in' must be list", id="in-not-a-list"),
+        pytest.param("births_in_past", {"column": 3}, "parameter 'column' must be text", id="column-not-text"),
+    ],
+)
+def test_a_bad_rule_parameter_fails_the_form_load(rule_name: str, params: dict[str, object], problem: str) -> None:
+    from jimu.forms_schema import parse_form
+
+    data = _jumin_idou_with(rule_name, **params)
+    with pytest.raises(FormSchemaError) as exc:
+        parse_form(data, "jumin_idou.yaml")
+    msg = str(exc.value)
+    assert msg.startswith("jumin_idou.yaml: ")
+    assert f"rule '{rule_name}'" in msg
+    assert problem in msg
+
+
+def test_a_bad_rule_parameter_in_a_yaml_file_is_a_load_error(tmp_path: Path) -> None:
+    import yaml
+
+    from jimu.forms_schema import load_form_file
+
+    path = tmp_path / "jumin_idou.yaml"
+    path.write_text(yaml.safe_dump(_jumin_idou_with("late_notice", max_days="two weeks"), allow_unicode=True),
+                    encoding="utf-8")
+    with pytest.raises(FormSchemaError, match=r"jumin_idou\.yaml: rule 'late_notice' \(date_order\): "
+                                              r"parameter 'max_days' must be int"):
+        load_form_file(path)
+
+
+def test_the_unchanged_form_loads() -> None:
+    from jimu.forms_schema import parse_form
+
+    assert parse_form(_jumin_idou_with("late_notice"), "jumin_idou.yaml").form_id == "jumin_idou"

@@ -54,6 +54,7 @@ def parse_form(data: object, source: str) -> FormDefinition:
 
 def check_form(form: FormDefinition, source: str) -> None:
     from jimu.validators.registry import FIELD_VALIDATORS, RULE_KINDS, VOCABULARIES
+    from jimu.validators.rules import rule_param_problems
 
     pw, ph = form.page.width_mm, form.page.height_mm
     boxes = [(f"field '{f.id}'", f.box) for f in form.fields] + [
@@ -96,6 +97,8 @@ def check_form(form: FormDefinition, source: str) -> None:
         rule_names.add(r.name)
         if r.kind not in RULE_KINDS:
             raise FormSchemaError(f"{source}: rule '{r.name}': unknown rule kind '{r.kind}'")
+        if problems := rule_param_problems(r):  # a bad parameter is a load error, not a failure at run time
+            raise FormSchemaError(f"{source}: rule '{r.name}' ({r.kind}): " + "; ".join(problems))
         for fid in r.fields:
             if fid not in leaf_ids and fid not in table_ids:
                 raise FormSchemaError(f"{source}: rule '{r.name}': unknown field '{fid}'")
