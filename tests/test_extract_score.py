@@ -32,13 +32,3 @@ def test_a_misclassified_page_counts_its_written_fields_wrong_and_its_empty_ones
     assert s["field_exact"] == 0.0 and s["classified"] == 0.0
     assert s["empty_by_kind"] == {}
 
-
-def test_the_extraction_cache_key_follows_the_corpus_and_not_the_policy(tmp_path: Path) -> None:
-    from jimu.bench.extract_bench import EXTRACTION_CODE, extraction_key
-
-    a, b = tmp_path / "a", tmp_path / "b"
-    for d, n in ((a, "1"), (b, "2")):
-        d.mkdir()
-        (d / f"x{n}.truth.json").write_text("{}")
-    assert extraction_key([a]) == extraction_key([a]) != extraction_key([b])
-    assert "jimu/extractors" in EXTRACTION_CODE and not any("policy" in x or "calibrate" in x for x in EXTRACTION_CODE)

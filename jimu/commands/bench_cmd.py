@@ -78,24 +78,24 @@ def extract(
 
 
 def _extract_pairs(corpora: list[Path], workers: int, limit: int | None, cache: Path | None = None) -> list[Any]:
-    """Extraction results of one or more corpora; with ``cache``, reused from (or saved to) that file.
+    """Extraction results of one or more corpora; with ``cache``, reused from (or saved to) that JSON file.
 
-    The cache is keyed on the code extraction runs and on the corpora (``extract_bench.extraction_key``):
-    results from other extraction code or another corpus are never reused."""
-    import pickle
-
-    from jimu.bench.extract_bench import extract_corpus, extraction_key
+    The cache is keyed on everything extraction depends on (``extract_bench.extraction_key``: its code,
+    the OCR packages and engine, the corpora's scans and truth, ``--limit``): results made otherwise are
+    never reused. It holds no decisions: the thresholds are applied afresh on every run."""
+    from jimu.bench.extract_bench import extract_corpus, extraction_key, load_cache, save_cache
 
     for corpus in corpora:
         if not corpus.is_dir():
             raise BadArgsError(f"corpus folder not found: {corpus}")
-    key = extraction_key(corpora)
+    key = extraction_key(corpora, limit=limit)
     if cache is not None and cache.exists():
-        stored_key, pairs = pickle.loads(cache.read_bytes())
-        if stored_key == key:
+        cached = load_cache(cache, key)
+        if cached is not None:
             console.print(f"reusing extraction results from {cache}")
-            return list(pairs)
-        console.print(f"[yellow]{cache} was made by other code or another corpus: extracting again[/]")
+            return cached
+        console.print(f"[yellow]{cache} was made by other code, another corpus or limit, or is not a Jimu "
+                      "cache: extracting again[/]")
     pairs = []
     for corpus in corpora:
         n = limit or sum(1 for _ in corpus.glob("*.truth.json"))
@@ -104,7 +104,7 @@ def _extract_pairs(corpora: list[Path], workers: int, limit: int | None, cache: 
             task = bar.add_task("", total=n)
             pairs += extract_corpus(corpus, workers=workers, limit=limit, progress=lambda _r, t=task: bar.advance(t))
     if cache is not None:
-        cache.write_bytes(pickle.dumps((key, pairs)))
+        save_cache(cache, key, pairs)
     return pairs
 
 
@@ -121,7 +121,7 @@ def accuracy(
     workers: int = typer.Option(2, "--workers", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="Thresholds file (default: the shipped one)."),
-    cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (same code only)."),
+    cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (JSON; same code and corpus only)."),
 ) -> None:
     """Silent error (with its 95% upper bound), straight-through, keystrokes saved and operator time of the
     accept/flag policy, per tier and capture profile."""
@@ -168,7 +168,7 @@ def calibrate(
     out: Path | None = typer.Option(None, "--out", help="Where to write (default: jimu/validators/thresholds.json)."),
     workers: int = typer.Option(2, "--workers", min=1),
     limit: int | None = typer.Option(None, "--limit", min=1),
-    cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (same code only)."),
+    cache: Path | None = typer.Option(None, "--cache", help="Reuse/save extraction results (JSON; same code and corpus only)."),
     form: str | None = typer.Option(None, "--form", help="Calibrate one form on its own (a city's new form), "
                                     "added to the existing thresholds file."),
 ) -> None:
