@@ -7,7 +7,17 @@ import sys
 import typer
 from rich.console import Console
 
-from jimu.commands import batch_cmd, bench_cmd, demo_cmd, fixtures_cmd, forms_cmd, queue_cmd, review_cmd, users_cmd
+from jimu.commands import (
+    batch_cmd,
+    bench_cmd,
+    demo_cmd,
+    export_cmd,
+    fixtures_cmd,
+    forms_cmd,
+    queue_cmd,
+    review_cmd,
+    users_cmd,
+)
 from jimu.errors import JimuError
 
 app = typer.Typer(help="Jimu: AI-OCR for Chiba City's ward-office application forms.", no_args_is_help=True)
@@ -20,6 +30,7 @@ app.add_typer(batch_cmd.app, name="batch")
 app.command("calibrate")(bench_cmd.calibrate)
 app.add_typer(review_cmd.app, name="review")
 app.add_typer(users_cmd.app, name="users")
+app.command("export")(export_cmd.export)
 
 err_console = Console(stderr=True)
 

@@ -188,6 +188,14 @@ class UserAdminError(JimuError):
     default_hint = "Run `jimu users list` to see the accounts; roles are operator, supervisor and admin."
 
 
+class ExportError(JimuError):
+    """The CSV hand-off could not be written (``jimu export``, the batch flow's export)."""
+
+    exit_code = 11
+    default_hint = ("Check that the export folder (--out, JIMU_CSV_EXPORT_DIR or {data_dir}/exports) exists and "
+                    "Jimu may write to it, then run `jimu export --batch ID` again: the files are rewritten whole.")
+
+
 # A clerk reads why a document was set aside in Japanese; the English stays in the logs.
 QUARANTINE_REASONS_JA: dict[str, str] = {
     "unreadable": "ファイルを読み取れません。再スキャンしてください。",

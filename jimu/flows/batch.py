@@ -5,7 +5,8 @@
   ``fan_out`` runs of the ``jimu-drain/drain`` deployment that any worker of the pool picks up
   (``run_deployment``: each machine's worker runs what its own concurrency limit allows; see
   README "Production"). The outbox is relayed while the batch runs and once at its end, and the
-  summary is written once, as a markdown artifact too.
+  summary is written once, as a markdown artifact too; with ``JIMU_CSV_EXPORT=1`` the batch's CSV
+  hand-off is written last (``csv_export_task`` over :mod:`jimu.export.csv_sink`).
 * ``drain_flow``: claims files of a batch one by one (owner and lease) and processes each as a
   task named after the file, ``workers`` at a time, until none is left.
 * ``reprocess_flow``: re-runs a batch's documents with the current code and thresholds.
@@ -168,7 +169,18 @@ def batch_flow(inbox: str, workers: int = 2, trigger: str = "schedule", relay_de
         relay.stop()
     summary = asdict(pipeline.finish(ctx, batch_id, started, relay_deadline_s, found.skipped))
     _artifact(summary)
+    if ctx.settings.csv_export:
+        summary["csv_export"] = csv_export_task(batch_id)
     return summary
+
+
+@task(name="csv-export", retries=2, retry_delay_seconds=2, retry_condition_fn=transient_only)
+def csv_export_task(batch_id: str) -> dict[str, Any]:
+    """The batch's CSV hand-off (``JIMU_CSV_EXPORT=1``), written after the relay: counts and file names."""
+    from jimu.export.csv_sink import export_batch, export_root
+
+    ctx = pipeline.process_context(0)
+    return export_batch(ctx.factory, batch_id, ctx.settings.csv_export_format, export_root(ctx.settings)).summary()
 
 
 @task(name="reprocess-batch")

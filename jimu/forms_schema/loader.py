@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from jimu.errors import FormSchemaError
+from jimu.forms_schema.export_model import ExportSchemaError, resolve_csv_columns
 from jimu.forms_schema.layout import LayoutError, check_leaf_geometry
 from jimu.forms_schema.model import FormDefinition
 
@@ -102,6 +103,10 @@ def check_form(form: FormDefinition, source: str) -> None:
         for fid in r.fields:
             if fid not in leaf_ids and fid not in table_ids:
                 raise FormSchemaError(f"{source}: rule '{r.name}': unknown field '{fid}'")
+    try:
+        resolve_csv_columns(form)
+    except ExportSchemaError as e:
+        raise FormSchemaError(f"{source}: {e}") from None
 
 
 def load_form_file(path: Path) -> FormDefinition:

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from jimu.forms_schema.export_model import FormExport
+
 FieldKind = Literal["text", "kana", "digits", "date", "checkbox", "single_choice", "multi_choice", "table"]
 LeafKind = Literal["text", "kana", "digits", "date", "checkbox", "single_choice", "multi_choice"]
 Sensitivity = Literal["normal", "restricted"]
@@ -258,6 +260,7 @@ class FormDefinition(Strict):
     fields: list[FormField]
     rules: list[Rule] = []
     template_image: TemplateImage | None = None  # the real blank; None: Jimu draws the form (with corner marks)
+    export: FormExport | None = None  # the CSV hand-off (jimu/forms_schema/export_model.py); None: the default
     _source_dir: Path | None = PrivateAttr(default=None)
 
     def with_source_dir(self, folder: Path) -> FormDefinition:
