@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     queue_visibility_timeout_s: float = 300.0  # embedded queue: a claimed, un-acked message reappears after this
     consumer_seen_db: Path | None = None  # consumer-side dedupe store; None → {data_dir}/consumer-seen.db
 
+    # CSV hand-off (jimu/export/csv_sink.py): the batch flow writes it after the relay when on
+    csv_export: bool = False
+    csv_export_format: str = "csv-cp932"  # or "csv-utf8-bom"
+    csv_export_dir: Path | None = None  # None → {data_dir}/exports
+
     @property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL of the record store (``postgresql://`` is mapped to the psycopg 3 driver)."""
