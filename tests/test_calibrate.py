@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 from pathlib import Path
 
@@ -147,3 +148,90 @@ def test_fields_needed_counts_from_the_most_probable_wrong_field() -> None:
     g = fit_group(xs, 0.001)
     assert g["threshold"] == NEVER
     assert g["needs_more_fields"] == 2995 - 1000  # only the 1000 above the first wrong one count
+
+
+def _brute_force_threshold(samples: list[tuple[float, bool]], target: float) -> tuple[float, int, int]:
+    """The definition, checked threshold by threshold: the lowest p whose set {prob ≥ p} has rate and bound ≤ target."""
+    best: tuple[float, int, int] = (NEVER, 0, 0)
+    for p in sorted({s[0] for s in samples}, reverse=True):
+        accepted = [ok for q, ok in samples if q >= p]
+        wrong = sum(not ok for ok in accepted)
+        if wrong / len(accepted) <= target and upper_bound(wrong, len(accepted)) <= target:
+            best = (p, len(accepted), wrong)
+    return best
+
+
+def _scored(seed: int, n: int, error_rate_low: float, ties: bool) -> list[tuple[float, bool]]:
+    """Synthetic scored fields: wrong ones concentrated at low probabilities (as a fitted model makes them)."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        p = rng.random()
+        if ties:
+            p = round(p, 2)
+        out.append((p, rng.random() >= error_rate_low * (1 - p) ** 2))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seed", "n", "error_rate", "target", "ties"),
+    [
+        pytest.param(1, 3000, 0.0, 0.001, False, id="no-errors-enough-fields"),
+        pytest.param(2, 1500, 0.0, 0.001, False, id="no-errors-too-few-fields"),
+        pytest.param(8, 4000, 0.5, 0.01, False, id="errors-at-low-probability-some-accepted"),
+        pytest.param(5, 4000, 0.5, 0.01, True, id="tied-probabilities"),
+        pytest.param(9, 6000, 0.1, 0.005, False, id="few-errors"),
+        pytest.param(3, 5000, 0.5, 0.001, False, id="errors-too-many-for-the-target"),
+        pytest.param(6, 400, 1.0, 0.05, False, id="small-set-high-target"),
+        pytest.param(7, 3000, 3.0, 0.001, False, id="errors-everywhere"),
+    ],
+)
+def test_threshold_matches_its_definition_on_synthetic_scores(seed: int, n: int, error_rate: float, target: float,
+                                                               ties: bool) -> None:
+    samples = _scored(seed, n, error_rate, ties)
+    got = fit_threshold(samples, target)
+    assert got == _brute_force_threshold(samples, target)
+    t, accepted, errors = got
+    if t < NEVER:  # what it accepts on the calibration set is under the target, bound and all
+        assert accepted == sum(1 for p, _ in samples if p >= t)
+        assert upper_bound(errors, accepted) <= target
+    else:
+        assert (accepted, errors) == (0, 0)
+
+
+def test_a_threshold_never_splits_equal_probabilities() -> None:
+    xs = [(0.9, True)] * 3000 + [(0.8, True)] * 10 + [(0.8, False)]
+    t, accepted, errors = fit_threshold(xs, 0.001)
+    assert (t, accepted, errors) == (0.9, 3000, 0)  # 0.8 would take the wrong one with its ten right ones
+
+
+@pytest.mark.parametrize(
+    ("confidence", "furigana", "length", "expected"),
+    [
+        (0.5, False, 0, [0.0, 0.0, 0.0]),
+        (0.9, True, 3, [math.log(9), 1.0, math.log(4)]),
+        (1.0, False, -2, [math.log((1 - 1e-7) / 1e-7), 0.0, 0.0]),  # clamped: no infinite logit
+        (0.0, False, 1, [math.log(1e-6 / (1 - 1e-6)), 0.0, math.log(2)]),
+    ],
+)
+def test_features(confidence: float, furigana: bool, length: int, expected: list[float]) -> None:
+    assert features(confidence, furigana, length) == pytest.approx(expected)
+
+
+def test_fit_makes_one_group_per_kind_with_its_own_threshold() -> None:
+    samples = [Sample("text", 0.999, True, False, 4)] * 3100 + [Sample("date", 0.999, True, False, 8)] * 100
+    fitted = fit(samples, 0.001)
+    assert sorted(fitted) == ["date", "text"]
+    assert fitted["text"]["threshold"] < NEVER and fitted["text"]["candidates"] == 3100
+    assert fitted["date"]["threshold"] == NEVER and fitted["date"]["needs_more_fields"] == 2995 - 100
+    assert fitted["text"]["upper95"] == pytest.approx(upper_bound(0, 3100), abs=1e-6)
+
+
+def test_a_fitted_model_never_prefers_a_lower_confidence() -> None:
+    s = _samples(3000, wrong_below=0.7, seed=4)
+    x = np.array([features(v.confidence, v.furigana_agrees, v.length) for v in s])
+    y = np.array([1.0 if v.correct else 0.0 for v in s])
+    m = fit_model(x, y)
+    probs = [m.probability(features(c / 100, False, 5)) for c in range(50, 100)]
+    assert probs == sorted(probs)
+    assert m.weights[0] > 0

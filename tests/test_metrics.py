@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,3 +109,105 @@ def test_operator_seconds() -> None:
     assert operator_seconds(10, 2, opened=False) == 0.0
     assert operator_seconds(10, 2, opened=True) == pytest.approx(
         SECONDS_PER_DOCUMENT_OPENED + 2 * SECONDS_PER_CONFIRM + 10 * SECONDS_PER_KEYSTROKE)
+
+
+@pytest.mark.parametrize(("errors", "n"), [(0, 1), (0, 50), (1, 2), (1, 30), (2, 500), (10, 100), (30, 60), (99, 100)])
+def test_upper_bound_is_where_seeing_so_few_errors_becomes_5_percent_likely(errors: int, n: int) -> None:
+    """The defining property of the one-sided Clopper–Pearson bound: P(X ≤ errors | p = bound) = 5%."""
+    from jimu.validators.bounds import _binom_cdf
+
+    ub = upper_bound(errors, n)
+    assert errors / n < ub < 1.0
+    assert _binom_cdf(errors, n, ub) == pytest.approx(0.05, abs=1e-6)
+    assert _binom_cdf(errors, n, ub * 0.99) > 0.05  # a lower rate would make it likelier
+
+
+@pytest.mark.parametrize(
+    ("smaller", "larger"),
+    [
+        pytest.param((0, 2000), (0, 1000), id="more-fields-lower-bound"),
+        pytest.param((1, 1000), (2, 1000), id="more-errors-higher-bound"),
+        pytest.param((10, 10000), (1, 1000), id="same-rate-more-evidence-lower-bound"),
+    ],
+)
+def test_upper_bound_is_monotone(smaller: tuple[int, int], larger: tuple[int, int]) -> None:
+    assert upper_bound(*smaller) < upper_bound(*larger)
+
+
+@pytest.mark.parametrize("target", [0.0, 1.0, -0.1, 2.0])
+def test_fields_needed_refuses_a_target_outside_zero_and_one(target: float) -> None:
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        fields_needed(0, target)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, ""), ("山田", "山田"), (["a", "b"], "a,b"), ([], ""), (True, "1"), (False, "0"), (12, "12")],
+)
+def test_as_text(value: object, text: str) -> None:
+    from jimu.bench.metrics import as_text
+
+    assert as_text(value) == text
+
+
+@pytest.mark.parametrize(("value", "empty"), [(None, True), ("", True), ([], True), (False, False), (0, False),
+                                              ("0", False), ([""], False)])
+def test_is_empty(value: object, empty: bool) -> None:
+    from jimu.bench.metrics import is_empty
+
+    assert is_empty(value) is empty
+
+
+@pytest.mark.parametrize(
+    ("pred", "truth", "errors", "chars"),
+    [
+        pytest.param("山田太郎", "山田太郎", 0, 4, id="right"),
+        pytest.param("山田大郎", "山田太郎", 1, 4, id="one-substitution"),
+        pytest.param(None, "山田", 2, 2, id="nothing-read"),
+        pytest.param("x", None, 1, 1, id="ink-where-nothing-was-written"),
+        pytest.param("xyz", "", 3, 1, id="more-ink-where-nothing-was-written"),
+        pytest.param(False, True, 1, 1, id="checkbox-missed"),
+        pytest.param(["a"], ["a", "b"], 2, 3, id="choice-missing-an-option"),
+    ],
+)
+def test_field_tally_counts_edit_distance_over_truth_characters(pred: object, truth: object, errors: int,
+                                                                chars: int) -> None:
+    t = FieldTally()
+    t.add(pred, truth)
+    assert (t.errors, t.chars) == (errors, chars)
+    assert t.cer == errors / chars
+
+
+def test_empty_tallies_report_none_not_zero() -> None:
+    assert EmptyTally().as_dict() == {"n": 0, "read_as_empty": None, "ink_found": None}
+    assert FieldTally().exact_rate == 0.0 and FieldTally().cer == 0.0
+
+
+def test_calibration_table_puts_each_confidence_in_its_decile() -> None:
+    from jimu.bench.metrics import Calibration
+
+    c = Calibration()
+    for conf, ok in [(0.0, False), (0.05, True), (0.1, True), (0.95, True), (0.95, False), (1.0, True), (0.999, True)]:
+        c.add(conf, ok)
+    table = c.table()
+    assert [row["decile"] for row in table][:2] == ["0.0-0.1", "0.1-0.2"] and len(table) == 10
+    assert table[0] == {"decile": "0.0-0.1", "n": 2, "accuracy": 0.5}
+    assert table[1] == {"decile": "0.1-0.2", "n": 1, "accuracy": 1.0}
+    assert table[9] == {"decile": "0.9-1.0", "n": 4, "accuracy": 0.75}  # 1.0 is in the top decile
+    assert all(row["n"] == 0 and row["accuracy"] is None for row in table[2:9])
+
+
+def test_provenance_names_corpus_folders_seeds_tiers_and_forms(tmp_path: Path) -> None:
+    from jimu.bench.metrics import provenance
+
+    items: list[dict[str, Any]] = [{"form_id": "inkan_toroku", "scan": {"seed": 7, "quality": "fax"}},
+             {"form_id": "inkan_toroku", "scan": {"seed": 3, "quality": "fax"}},
+             {"form_id": "kaigo_nintei", "scan": {"seed": 7, "quality": "phone"}},
+             {"form_id": "kaigo_nintei"}]
+    p = provenance([tmp_path / "EVAL" / "fax"], items, "20260101T000000Z")
+    assert p["corpus"] == ["fax"]  # the folder's name, not a path of this machine
+    assert p["seeds"] == [3, 7]
+    assert p["forms_per_tier"] == {"fax": 2, "phone": 1, "unknown": 1}
+    assert p["forms_per_form"] == {"inkan_toroku": 2, "kaigo_nintei": 2}
+    assert p["thresholds_version"] == "20260101T000000Z"
+    assert p["commit"] is None or len(p["commit"]) == 40
