@@ -1,10 +1,16 @@
 # Jimu — see README.md. `make demo` sets everything up and runs the main job; `make test` runs the tests.
-.PHONY: setup demo test lint unit scale-out reliability reliability-full services clean
+.PHONY: setup lock demo test lint unit scale-out reliability reliability-full services clean
 
 VENV := .venv/bin
 
+# installs from the hash-pinned lock requirements/dev.txt (see scripts/setup.sh)
 setup:
 	@bash scripts/setup.sh
+
+# after changing dependencies in pyproject.toml: resolve requirements/*.txt again (commit them);
+# make lock LOCK_ARGS=--upgrade moves every pin to its newest allowed version (scripts/lock.sh)
+lock:
+	@bash scripts/lock.sh $(LOCK_ARGS)
 
 demo: setup
 	$(VENV)/jimu demo

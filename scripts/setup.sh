@@ -40,14 +40,31 @@ if [[ ! -x .venv/bin/python ]]; then
   echo "setup: creating .venv"
   "$PY" -m venv .venv
 fi
+# Python packages come from the hash-pinned lock (requirements/dev.txt, made by `make lock`): the same
+# files on every machine. Jimu itself is installed editable on top, without touching its dependencies.
+lock=${JIMU_LOCK:-requirements/dev.txt}
+if ! "$PY" scripts/lock_inputs.py --check "$lock"; then
+  echo "setup: $lock is out of date: pyproject.toml's dependencies changed since it was made." >&2
+  echo "setup: run:  make lock   (and commit requirements/)" >&2
+  exit 1
+fi
 stamp=.venv/.jimu-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml "$lock" | sha256sum | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
-  echo "setup: installing Python packages into .venv (first run takes a few minutes)"
+  echo "setup: installing Python packages from $lock into .venv (first run takes a few minutes)"
   # pip's own exit status decides (pipefail): a failed install stops the setup with pip's message
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | { grep -v "^WARNING: Location" || true; }
-  .venv/bin/python -m pip install -q -e '.[dev]' 2>&1 | { grep -v -e "^WARNING: Location" -e "BuildBackendWarning" || true; }
-  .venv/bin/python -c "import jimu, tesserocr, cv2, onnxruntime, phonenumbers, pykakasi" || { echo "setup: Python packages failed to install" >&2; exit 1; }
+  quiet() { grep -v -e "^WARNING: Location" || true; }
+  if ! .venv/bin/python -m pip install -q --require-hashes -r "$lock" 2>&1 | quiet; then
+    echo "setup: pip could not install $lock (see above)" >&2
+    exit 1
+  fi
+  # (PYTHONWARNINGS: setuptools' multi-line BuildBackendWarning about editable installs)
+  if ! PYTHONWARNINGS=ignore::UserWarning .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e . 2>&1 | quiet; then
+    echo "setup: pip could not install Jimu itself (pip install --no-deps --no-build-isolation -e .)" >&2
+    exit 1
+  fi
+  .venv/bin/python -c "import jimu.cli, tesserocr, cv2, onnxruntime, pdfplumber, pypdfium2, phonenumbers, pykakasi" \
+    || { echo "setup: Python packages failed to install" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
 echo "setup: ready ($(tesseract --version 2>&1 | head -1); languages: $(tesseract --list-langs 2>/dev/null | tail -n +2 | tr '\n' ' '))"
