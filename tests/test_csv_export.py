@@ -408,3 +408,43 @@ def test_flow_task_writes_the_export_where_the_settings_say(tmp_path: Path, monk
         get_settings.cache_clear()
     assert (s["records"], s["written"], s["format"]) == (1, 1, "csv-utf8-bom")
     assert len(read_csv(tmp_path / "core" / batch / "csv-utf8-bom" / "kodomo_iryohi.csv", "utf-8-sig")) == 1
+
+
+@pytest.mark.slow
+def test_batch_flow_writes_the_csv_after_the_relay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real scans through the Prefect batch flow: the CSV holds what the queue got, one row per record."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    from jimu.flows.batch import batch_flow
+    from jimu.flows.quiet import quiet_prefect
+    from jimu.reliability import accept_all_thresholds
+    from tests.pipeline_helpers import copy_sample, drain_queue
+
+    isolated_settings(monkeypatch, tmp_path / "data", JIMU_CSV_EXPORT="1",
+                      JIMU_THRESHOLDS_FILE=str(accept_all_thresholds(tmp_path / "all.json", "csv-accept-all")))
+    inbox = tmp_path / "inbox"
+    copy_sample("inkan_toroku_clean_s424242_0000.png", inbox / "中央区")
+    copy_sample("juminhyo_kofu_clean_s424242_0000.png", inbox / "中央区")
+    quiet_prefect()
+    try:
+        with prefect_test_harness():
+            summary = batch_flow(str(inbox), workers=1, trigger="test")
+        messages = drain_queue()
+    finally:
+        from jimu.pipeline.batch import close_process_contexts
+
+        close_process_contexts()
+        dispose_engines()
+    export = summary["csv_export"]
+    assert messages and export["records"] == len(messages) and export["written"] + export["needs_attention"] == len(messages)
+    folder = get_settings().data_dir / "exports" / summary["batch_id"] / "csv-cp932"
+    rows = {}
+    for f in manifest(folder)["files"]:
+        encoding = "cp932" if f["encoding"] == "cp932" else "utf-8-sig"
+        rows.update({r["レコードID"]: r for r in read_csv(folder / f["name"], encoding)})
+    assert len(rows) == len(messages)
+    for m in messages:
+        row = rows[m["record_id"]]
+        name_column = "氏名" if m["form_id"] == "inkan_toroku" else "請求者氏名"
+        assert (row["版数"], row["受付区"], row[name_column]) == (str(m["record_version"]), "中央区", m["fields"]["name"])
+    get_settings.cache_clear()
