@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -205,3 +205,9 @@ def relay_until_empty(
             return total
         sleep(delay)
         delay = min(delay * 2, max_retry_delay_s)
+
+
+def holding_relay(factory: sessionmaker[Session]) -> AbstractContextManager[bool]:
+    """The relay's own lock, for taking a message back out of the outbox: while it is held (True)
+    no relay is publishing, so an unpublished row can be withdrawn without a race."""
+    return _relay_lock(factory)

@@ -113,8 +113,9 @@ class ReviewSettings(BaseSettings):
     login_window_s: float = 900.0  # failed logins are counted over this window …
     login_max_failures_per_name: int = 5  # … per user name
     login_max_failures_per_ip: int = 20  # … and per client address
-    worklist_limit: int = 200  # rows shown on the work list (counts cover every matching document)
-    relay_after_approve: bool = True  # run the outbox relay right after an approval (background task)
+    worklist_limit: int = 50  # rows on one page of the work list (counts cover every matching document)
+    relay_after_approve: bool = True  # run the outbox relay after an approval (in the background) …
+    undo_window_s: float = 20.0  # … this long after it, so the operator can still take it back (Alt+Z)
     # argon2id cost of new password hashes (argon2-cffi's defaults, RFC 9106 "low memory"); a stored hash
     # with other parameters is re-hashed at the next successful login
     argon2_time_cost: int = 3

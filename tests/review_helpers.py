@@ -51,7 +51,7 @@ def review_settings_for_tests(**overrides: Any) -> ReviewSettings:
 
     p = CHEAP_HASHER
     values: dict[str, Any] = {"argon2_time_cost": p.time_cost, "argon2_memory_kib": p.memory_cost,
-                              "argon2_parallelism": p.parallelism}
+                              "argon2_parallelism": p.parallelism, "undo_window_s": 0.0}
     values.update(overrides)
     return ReviewSettings(**values)
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+import jimu.review.index  # noqa: F401  (keeps each document's review stage on every commit)
 from jimu.errors import BadArgsError
 from jimu.forms_schema import get_form
 from jimu.pipeline.views import field_value

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+import jimu.review.index  # noqa: F401  (keeps each document's review stage on every commit)
 from jimu.forms_schema import get_form
 from jimu.pipeline.inbox import InboxFile, display_name
 from jimu.pipeline.work import DocOut, FileOut

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from jimu.review import index as review_index
 from jimu.review.auth import LoginLimiter, Passwords, SessionStore
 from jimu.review.entries import ensure_tables, purge_stale
 from jimu.review.pageimage import PageCache
@@ -51,6 +54,37 @@ class AppContext:
     pages: PageCache
     static_version: str
     passwords: Passwords
+    relay: DelayedRelay | None = None  # publishes approved records once the undo window has passed
+
+
+class DelayedRelay:
+    """One background thread that runs the outbox relay when the latest approval's undo window
+    is over (approvals in a row share one run)."""
+
+    def __init__(self, run: Callable[[], None]) -> None:
+        self._run = run
+        self._due: float | None = None
+        self._cv = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def schedule(self, delay_s: float) -> None:
+        with self._cv:
+            self._due = max(self._due or 0.0, time.monotonic() + max(0.0, delay_s))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="jimu-review-relay", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while self._due is not None and self._due > time.monotonic():
+                    self._cv.wait(self._due - time.monotonic())
+                if self._due is None:
+                    self._thread = None
+                    return
+                self._due = None
+            self._run()
 
 
 class NotLoggedIn(Exception):
@@ -162,6 +196,7 @@ def create_app(
 
     with session_scope(factory) as s:
         purge_stale(s)
+        review_index.reindex_stale(s)
     templates = _templates()
     ctx = AppContext(
         settings=settings,
@@ -174,6 +209,7 @@ def create_app(
         static_version=str(templates.env.globals["static_version"]),
         passwords=Passwords.from_settings(rs),
     )
+    ctx.relay = DelayedRelay(lambda: routes.relay_outbox(ctx))
     app = FastAPI(title="Jimu review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -181,6 +217,9 @@ def create_app(
     from jimu.review import form_editor
 
     app.include_router(form_editor.router)
+    from jimu.review import handoff_routes
+
+    app.include_router(handoff_routes.router)
     _install_handlers(app)
 
     @app.middleware("http")

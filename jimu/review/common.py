@@ -37,7 +37,8 @@ JST: Final = ZoneInfo("Asia/Tokyo")
 DOC_ID_RE: Final = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 MASK: Final = "＊＊＊＊"
-STAGE_TEXT: Final[dict[str, str]] = {"review": "要確認", "second": "二重入力待ち", "supervisor": "監督者確認待ち"}
+STAGE_TEXT: Final[dict[str, str]] = {"review": "要確認", "second": "二重入力待ち", "supervisor": "監督者確認待ち",
+                                     "escalated": "監督者へ相談"}
 REJECT_REASONS: Final[dict[str, str]] = {
     "missing": "記入漏れ",
     "illegible": "判読できない",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from jimu.review.common import (
     release_lock,
 )
 from jimu.review.entries import SecondEntry, entries_for
-from jimu.review.review_page import FieldView, deliver, field_view
+from jimu.review.review_page import FieldView, box_of, deliver, field_view
 from jimu.review.values import (
     InputError,
     Validation,
@@ -59,7 +60,7 @@ def blind_view(doc: Document, form: FormDefinition, *, page_available: bool,
             pk=f.id, field_id=f.field_id, label=leaf.label, kind=leaf.kind,
             text=(posted or {}).get(f.id, ""), hint=input_hint(leaf), reasons=[], confidence=None,
             restricted=True, has_crop=f.crop_png is not None or bool(f.crop_path),
-            error=(field_errors or {}).get(f.field_id),
+            error=(field_errors or {}).get(f.field_id), box=box_of(leaf, form),
         ))
     errors = ["入力に誤りがあります。赤く示した項目を直してください"] if field_errors else []
     return EntryView(doc=doc, form=form, fields=views, errors=errors, page_available=page_available)
@@ -126,6 +127,20 @@ def second_entry(session: Session, doc: Document, form: FormDefinition, posted: 
     return SecondResult(ok=True, matched=True, queued=r.queued, duplicate_of=r.duplicate_of)
 
 
+def diff_parts(a: str, b: str) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """Both entries cut into runs that are the same in both (False) or differ (True), character by
+    character: the supervisor's page marks the digits two operators keyed differently."""
+    ours: list[tuple[str, bool]] = []
+    theirs: list[tuple[str, bool]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        same = op == "equal"
+        if a[i1:i2]:
+            ours.append((a[i1:i2], not same))
+        if b[j1:j2]:
+            theirs.append((b[j1:j2], not same))
+    return ours, theirs
+
+
 def supervisor_view(session: Session, doc: Document, form: FormDefinition, *, page_available: bool,
                     posted: Mapping[int, str] | None = None, field_errors: Mapping[str, str] | None = None,
                     validation: Validation | None = None) -> EntryView:
@@ -141,6 +156,7 @@ def supervisor_view(session: Session, doc: Document, form: FormDefinition, *, pa
         v.ocr_text = display_value(leaf, f.value)
         v.first_text, v.first_by = display_value(leaf, f.effective_value), f.corrected_by or ""
         v.second_text, v.second_by = display_value(leaf, json.loads(e.value_json)), e.operator
+        v.first_parts, v.second_parts = diff_parts(v.first_text, v.second_text)
         v.error = (field_errors or {}).get(f.field_id)
         views.append(v)
     errors: list[str] = []

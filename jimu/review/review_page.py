@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -62,6 +63,14 @@ class FieldView:
     second_by: str = ""
     confirmed: bool = False  # shown as already confirmed (Enter) on the page
     changed: bool = False  # a person's value differs from what was read (marked on the page)
+    first_parts: list[tuple[str, bool]] = dataclass_field(default_factory=list)  # (text, differs from the other entry)
+    second_parts: list[tuple[str, bool]] = dataclass_field(default_factory=list)
+    box: str = ""  # where it is on the page: "x,y,w,h" as fractions of the page (the page view outlines it)
+
+
+def box_of(leaf: LeafField, form: FormDefinition) -> str:
+    w, h, b = form.page.width_mm, form.page.height_mm, leaf.entry
+    return f"{b.x / w:.4f},{b.y / h:.4f},{b.w / w:.4f},{b.h / h:.4f}"
 
 
 @dataclass
@@ -98,7 +107,7 @@ def field_view(f: FieldValue, leaf: LeafField, form: FormDefinition, *, text: st
         hint=input_hint(leaf), reasons=[reason_words(r, form) for r in f.reasons],
         confidence=_confidence(f), restricted=f.sensitivity == "restricted",
         has_crop=f.crop_png is not None or bool(f.crop_path), decided_by=f.corrected_by,
-        changed=f.operator_value_json is not None and f.effective_value != f.value,
+        changed=f.operator_value_json is not None and f.effective_value != f.value, box=box_of(leaf, form),
     )
 
 

@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from jimu.review import service
+from jimu.review import handoffs, service
 from jimu.review.app import AppContext, CsrfRejected, NotAllowed, NotLoggedIn
 from jimu.review.auth import (
     CSRF_FIELD,
@@ -70,10 +70,16 @@ KEYS: Final = [
     ("Ctrl+Enter または F9", "書類を承認"),
     ("F8", "スキップ（次の書類へ）"),
     ("F4", "不備返戻（区役所へ戻す）"),
-    ("F2", "ページ全体の画像を表示／閉じる"),
+    ("Alt+H", "保留（しばらく後に回す）"),
+    ("Alt+S", "監督者に相談"),
+    ("Alt+Z", "直前の承認を取り消す（送信前のみ）"),
+    ("F2", "ページ全体を横に表示／隠す（今の項目を枠で示す）"),
+    ("Alt+↑ / Alt+↓", "ページを拡大／縮小（マウスのホイールでも）"),
+    ("Alt+Shift+矢印", "ページを動かす（マウスでドラッグしても）"),
+    ("Alt+0", "ページ全体に戻す"),
     ("Alt+A", "自動で受け付けた項目を開く／閉じる"),
     ("F1", "キー操作の一覧を表示／閉じる"),
-    ("Esc", "画像・ダイアログを閉じる"),
+    ("Esc", "ダイアログを閉じる"),
 ]
 ENTRY_KEYS: Final = [
     ("Enter", "この項目を確定して次の項目へ"),
@@ -81,18 +87,22 @@ ENTRY_KEYS: Final = [
     ("Ctrl+Enter または F9", "入力を確定して送る"),
     ("F8", "スキップ（次の書類へ）"),
     ("F4", "不備返戻（区役所へ戻す）"),
-    ("F2", "ページ全体の画像を表示／閉じる"),
+    ("F2", "ページ全体を横に表示／隠す（今の項目を枠で示す）"),
+    ("Alt+↑ / Alt+↓", "ページを拡大／縮小"),
+    ("Alt+Shift+矢印", "ページを動かす"),
     ("F1", "キー操作の一覧を表示／閉じる"),
-    ("Esc", "画像・ダイアログを閉じる"),
+    ("Esc", "ダイアログを閉じる"),
 ]
 DECIDE_KEYS: Final = [
     ("Enter", "この項目を確定して次の項目へ"),
     ("Tab / Shift+Tab", "次の項目 / 前の項目"),
+    ("Alt+1 / Alt+2", "この項目に1人目／2人目の入力を採る（違う文字は黄色）"),
     ("Ctrl+Enter または F9", "判断を記録"),
     ("F4", "不備返戻（区役所へ戻す）"),
-    ("F2", "ページ全体の画像を表示／閉じる"),
+    ("F2", "ページ全体を横に表示／隠す（今の項目を枠で示す）"),
+    ("Alt+↑ / Alt+↓", "ページを拡大／縮小"),
     ("F1", "キー操作の一覧を表示／閉じる"),
-    ("Esc", "画像・ダイアログを閉じる"),
+    ("Esc", "ダイアログを閉じる"),
 ]
 
 
@@ -192,7 +202,19 @@ def filters_from(request: Request) -> Filters:
         v = q.get(name) or None
         return v if v is not None and FILTER_RE.fullmatch(v) else None
 
-    return Filters(form=ok("form"), batch=ok("batch"), ward=ok("ward"))
+    return Filters(form=ok("form"), batch=ok("batch"), ward=ok("ward"), mine=q.get("mine") == "1")
+
+
+def escalated_only_for_supervisors(doc: Document, s: WebSession) -> None:
+    if doc.escalated_by and not has_role(s.role, "supervisor"):
+        raise service.Forbidden("この書類は監督者に相談中です。監督者の回答を待ってください")
+
+
+def page_number(request: Request) -> int:
+    try:
+        return max(1, min(100_000, int(request.query_params.get("page", "1"))))
+    except ValueError:
+        return 1
 
 
 def page_available(c: AppContext, doc: Document) -> bool:
@@ -220,7 +242,12 @@ def relay_outbox(c: AppContext) -> None:
 
 
 def after_delivery(c: AppContext, tasks: BackgroundTasks) -> None:
-    if c.review.relay_after_approve:
+    """Publish the approved record: at once, or once the undo window is over (Alt+Z takes it back)."""
+    if not c.review.relay_after_approve:
+        return
+    if c.review.undo_window_s > 0 and c.relay is not None:
+        c.relay.schedule(c.review.undo_window_s)
+    else:
         tasks.add_task(relay_outbox, c)
 
 
@@ -314,14 +341,15 @@ def worklist(request: Request, s: WebSession = Depends(current_user)) -> Respons
     filters = filters_from(request)
     s.filters = filters.query()
     with session_scope(c.factory) as db:
-        wl = service.work_list(db, filters, s.user_name, s.role, c.review.worklist_limit)
-    return render(request, "worklist.html", {"wl": wl, "filters": filters, "stage_text": service.STAGE_TEXT}, s)
+        wl = service.work_list(db, filters, s.user_name, s.role, page_number(request), c.review.worklist_limit)
+    return render(request, "worklist.html", {"wl": wl, "filters": filters, "stage_text": service.STAGE_TEXT,
+                                             "query": filters.query()}, s)
 
 
 @router.get("/next")
 def next_doc(request: Request, s: WebSession = Depends(current_user)) -> Response:
     c = ctx_of(request)
-    filters = Filters(**s.filters)
+    filters = Filters.from_query(s.filters)
     with session_scope(c.factory) as db:
         doc_id = service.next_document(db, filters, s.user_name, s.role, s.skipped)
     if doc_id is None:
@@ -351,6 +379,7 @@ def document_page(request: Request, doc_id: str, s: WebSession = Depends(current
     with session_scope(c.factory) as db:
         doc, form = service.load_review_document(db, doc_id)
         stage = service.document_stage(db, doc)
+        escalated_only_for_supervisors(doc, s)
         if stage == "supervisor":
             if has_role(s.role, "supervisor"):
                 return redirect(f"/supervisor/documents/{doc.id}")
@@ -392,6 +421,7 @@ def approve(request: Request, doc_id: str, tasks: BackgroundTasks, p: Posted = D
     s = p.s
     with session_scope(c.factory) as db:
         doc, form = service.load_review_document(db, doc_id)
+        escalated_only_for_supervisors(doc, s)
         service.take_lock(db, doc, s.user_name, c.review.lock_ttl_s)
         posted = posted_values(p.form, "v")
         original = {f.id: service.display_value_of(f, form) for f in doc.fields}
@@ -404,6 +434,7 @@ def approve(request: Request, doc_id: str, tasks: BackgroundTasks, p: Posted = D
             _mark_confirmed(result.view, s.user_name, after_post=True)
             _audit_shown(db, s.user_name, doc, result.view)  # the page again shows restricted values
             return render(request, "review.html", _review_context(c, result.view, s), s, status=422)
+        handoffs.clear_escalation(db, doc, s.user_name, action="review.answer")
     if result.awaiting_second:
         s.flash("承認しました。個人番号・口座情報は別の担当者の二重入力を待ちます", "ok")
     elif result.duplicate_of:
@@ -430,6 +461,7 @@ def reject(request: Request, doc_id: str, p: Posted = Depends(csrf_form)) -> Res
     c = ctx_of(request)
     with session_scope(c.factory) as db:
         doc, _form = service.load_review_document(db, doc_id)
+        escalated_only_for_supervisors(doc, p.s)
         service.take_lock(db, doc, p.s.user_name, c.review.lock_ttl_s)
         service.reject(db, doc, p.s.user_name, p.form.get("code", ""), p.form.get("note", ""))
     p.s.flash("不備返戻にしました（区役所へ戻します）", "ok")
@@ -561,9 +593,10 @@ def supervisor_home(request: Request, s: WebSession = Depends(supervisor_user)) 
     with session_scope(c.factory) as db:
         purge_stale(db)
         stats = service.operator_stats(db, since)
-        queue = service.supervisor_queue(db)
+        queue, waiting = service.supervisor_queue(db, page_number(request))
         backlog = service.backlog(db)
-    return render(request, "supervisor.html", {"stats": stats, "queue": queue, "days": days, "backlog": backlog}, s)
+    return render(request, "supervisor.html", {"stats": stats, "queue": queue, "waiting": waiting, "days": days,
+                                                 "backlog": backlog}, s)
 
 
 @router.get("/me")

@@ -1,20 +1,27 @@
-"""The work list, the next document to open, the supervisor's queue."""
+"""The work list, the next document to open, the supervisor's queue — one page at a time.
+
+Everything sorts and counts on the review index (:mod:`jimu.review.index`): a page reads its
+own fifty documents' fields, never the whole backlog, and the counts are SQL aggregates.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+import datetime as dt
+import math
 from dataclasses import dataclass
+from typing import Final, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, load_only
 
-from jimu.review.common import STAGE_TEXT, Stage, form_or_none, form_title, jst, stage_of
-from jimu.review.entries import SecondEntry, entries_for_many
-from jimu.review.values import reason_words
-from jimu.store.models import Document, FieldValue, utcnow
+from jimu.review import index as review_index
+from jimu.review.common import STAGE_TEXT, form_or_none, form_title, jst
+from jimu.review.entries import entries_for_many
+from jimu.store.models import Document, FieldValue, ReviewReason, utcnow
 
-# ------------------------------------------------------------------------------------------ work list
+PER_PAGE: Final = 50
+NEXT_CHUNK: Final = 50
+_Q = TypeVar("_Q", bound=Select)  # any select over documents
 
 
 @dataclass
@@ -27,21 +34,27 @@ class WorkRow:
     created: str
     n_flagged: int
     reasons: list[str]
-    stage: Stage
+    stage: str
     stage_text: str
     locked_by: str | None  # someone else holds an unexpired lock
     openable: bool
+    assignee: str | None = None
+    postponed: str | None = None  # "until HH:MM (reason)" while put aside
+    escalation: str | None = None  # the operator's reason, at the supervisor stage
 
 
 @dataclass
 class WorkList:
     rows: list[WorkRow]
-    total: int
+    total: int  # documents matching the filters
     reason_counts: list[tuple[str, int, int]]  # (reason words, fields, documents)
     stage_counts: dict[str, int]
     forms: list[tuple[str, str]]
     batches: list[str]
     wards: list[str]
+    page: int = 1
+    pages: int = 1
+    per_page: int = PER_PAGE
 
 
 @dataclass(frozen=True)
@@ -49,9 +62,28 @@ class Filters:
     form: str | None = None
     batch: str | None = None
     ward: str | None = None
+    mine: bool = False  # only documents assigned to this user
 
     def query(self) -> dict[str, str]:
-        return {k: v for k, v in (("form", self.form), ("batch", self.batch), ("ward", self.ward)) if v}
+        q = {k: v for k, v in (("form", self.form), ("batch", self.batch), ("ward", self.ward)) if v}
+        if self.mine:
+            q["mine"] = "1"
+        return q
+
+    @classmethod
+    def from_query(cls, q: dict[str, str]) -> Filters:
+        return cls(form=q.get("form"), batch=q.get("batch"), ward=q.get("ward"), mine=q.get("mine") == "1")
+
+    def where(self, q: _Q, user: str) -> _Q:
+        if self.form:
+            q = q.where(Document.form_id == self.form)
+        if self.batch:
+            q = q.where(Document.batch_id == self.batch)
+        if self.ward:
+            q = q.where(Document.ward == self.ward)
+        if self.mine:
+            q = q.where(Document.assignee == user)
+        return q
 
 
 def _light_fields(session: Session, doc_ids: list[str]) -> dict[str, list[FieldValue]]:
@@ -67,125 +99,127 @@ def _light_fields(session: Session, doc_ids: list[str]) -> dict[str, list[FieldV
     return out
 
 
-def _chunks(items: list[str], n: int = 500) -> Iterable[list[str]]:
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
-
-
-def may_open(stage: Stage, fields: list[FieldValue], user: str, role: str) -> bool:
+def may_open(stage: str, fields: list[FieldValue], user: str, role: str) -> bool:
     if stage == "second":
         return user not in {f.corrected_by for f in fields if f.sensitivity == "restricted" and f.checked_by is None}
-    if stage == "supervisor":
+    if stage in ("supervisor", "escalated"):
         return role in ("supervisor", "admin")
     return True
 
 
-def work_list(session: Session, filters: Filters, user: str, role: str, limit: int) -> WorkList:
-    q = select(Document).options(load_only(
-        Document.id, Document.form_id, Document.batch_id, Document.ward, Document.created_at,
-        Document.lock_owner, Document.lock_expires, Document.state,
-    )).where(Document.state == "review")
-    if filters.form:
-        q = q.where(Document.form_id == filters.form)
-    if filters.batch:
-        q = q.where(Document.batch_id == filters.batch)
-    if filters.ward:
-        q = q.where(Document.ward == filters.ward)
-    docs = list(session.scalars(q.order_by(Document.created_at, Document.id)))
-    ids = [d.id for d in docs]
-    fields: dict[str, list[FieldValue]] = {}
-    entries: dict[str, list[SecondEntry]] = {}
-    for chunk in _chunks(ids):
-        fields.update(_light_fields(session, chunk))
-        entries.update(entries_for_many(session, chunk))
-    now = utcnow()
-    reason_fields: Counter[str] = Counter()
-    reason_docs: Counter[str] = Counter()
-    stage_counts: Counter[str] = Counter()
-    rows: list[WorkRow] = []
-    for d in docs:
-        form = form_or_none(d.form_id)
-        fl = fields.get(d.id, [])
-        stage = stage_of(fl, entries.get(d.id, []))
-        stage_counts[stage] += 1
-        words: list[str] = []
-        for f in fl:
-            if f.status != "flagged":
-                continue
-            for r in f.reasons:
-                w = reason_words(r, form)
-                reason_fields[w] += 1
-                if w not in words:
-                    words.append(w)
-        for w in words:
-            reason_docs[w] += 1
-        if stage != "review":
-            words = [STAGE_TEXT[stage]]
-        if len(rows) >= limit:
-            continue
-        locked = d.lock_owner if (d.lock_owner and d.lock_owner != user and d.lock_expires is not None
-                                  and d.lock_expires > now) else None
-        rows.append(WorkRow(
-            id=d.id, form_id=d.form_id, form_title=form.title if form else "（様式不明）", batch_id=d.batch_id,
-            ward=d.ward, created=jst(d.created_at), n_flagged=sum(f.status == "flagged" for f in fl),
-            reasons=words, stage=stage, stage_text=STAGE_TEXT[stage], locked_by=locked,
-            openable=locked is None and may_open(stage, fl, user, role),
-        ))
-    every = session.execute(select(Document.form_id, Document.batch_id, Document.ward)
-                            .where(Document.state == "review")).all()
-    form_ids = sorted({str(f) for f, _, _ in every if f})
-    forms = [(fid, form_title(fid)) for fid in form_ids]
-    batches = sorted({str(b) for _, b, _ in every}, reverse=True)
-    wards = sorted({str(w) for _, _, w in every if w})
-    counts = sorted(((w, n, reason_docs[w]) for w, n in reason_fields.items()), key=lambda t: (-t[1], t[0]))
-    return WorkList(rows=rows, total=len(docs), reason_counts=counts, stage_counts=dict(stage_counts),
-                    forms=forms, batches=batches, wards=wards)
-
-
-def next_document(session: Session, filters: Filters, user: str, role: str, skipped: set[str]) -> str | None:
-    """The oldest document this user can work on now (not locked by someone else, not skipped)."""
-    q = select(Document).options(load_only(Document.id, Document.lock_owner, Document.lock_expires,
-                                           Document.created_at)).where(Document.state == "review")
-    if filters.form:
-        q = q.where(Document.form_id == filters.form)
-    if filters.batch:
-        q = q.where(Document.batch_id == filters.batch)
-    if filters.ward:
-        q = q.where(Document.ward == filters.ward)
-    now = utcnow()
-    docs = [d for d in session.scalars(q.order_by(Document.created_at, Document.id))
-            if d.id not in skipped and not (d.lock_owner and d.lock_owner != user
-                                            and d.lock_expires is not None and d.lock_expires > now)]
-    for chunk in _chunks([d.id for d in docs], 100):
-        fields = _light_fields(session, chunk)
-        entries = entries_for_many(session, chunk)
-        for doc_id in chunk:
-            stage = stage_of(fields[doc_id], entries.get(doc_id, []))
-            if stage != "supervisor" and may_open(stage, fields[doc_id], user, role):
-                return doc_id
+def _locked_by_other(d: Document, user: str, now: dt.datetime) -> str | None:
+    if d.lock_owner and d.lock_owner != user and d.lock_expires is not None and d.lock_expires > now:
+        return d.lock_owner
     return None
 
 
+_ROW_COLUMNS: Final = (Document.id, Document.form_id, Document.batch_id, Document.ward, Document.created_at,
+                       Document.lock_owner, Document.lock_expires, Document.state, Document.review_stage,
+                       Document.review_flagged, Document.assignee, Document.postponed_until,
+                       Document.postpone_reason, Document.escalation_reason)
 
-def supervisor_queue(session: Session) -> list[WorkRow]:
-    wl_docs = list(session.scalars(select(Document).options(load_only(
-        Document.id, Document.form_id, Document.batch_id, Document.ward, Document.created_at, Document.lock_owner,
-        Document.lock_expires, Document.state)).where(Document.state == "review")
-        .order_by(Document.created_at, Document.id)))
-    ids = [d.id for d in wl_docs]
+
+def _rows(session: Session, docs: list[Document], user: str, role: str) -> list[WorkRow]:
+    """Work-list rows for one page of documents (their fields and reasons read for that page only)."""
+    ids = [d.id for d in docs]
+    fields = _light_fields(session, ids)
+    words: dict[str, list[str]] = {d: [] for d in ids}
+    if ids:
+        for doc_id, w in session.execute(select(ReviewReason.document_id, ReviewReason.words)
+                                         .where(ReviewReason.document_id.in_(ids)).order_by(ReviewReason.id)):
+            words[doc_id].append(w)
+    now = utcnow()
     rows = []
-    for chunk in _chunks(ids):
-        fields = _light_fields(session, chunk)
-        entries = entries_for_many(session, chunk)
-        for d in wl_docs:
-            if d.id not in fields:
-                continue
-            if stage_of(fields[d.id], entries.get(d.id, [])) != "supervisor":
-                continue
-            form = form_or_none(d.form_id)
-            rows.append(WorkRow(id=d.id, form_id=d.form_id, form_title=form.title if form else "",
-                                batch_id=d.batch_id, ward=d.ward, created=jst(d.created_at),
-                                n_flagged=len(entries.get(d.id, [])), reasons=[STAGE_TEXT["supervisor"]],
-                                stage="supervisor", stage_text=STAGE_TEXT["supervisor"], locked_by=None,
-                                openable=True))
+    for d in docs:
+        stage = d.review_stage or "review"
+        form = form_or_none(d.form_id)
+        locked = _locked_by_other(d, user, now)
+        postponed = None
+        if d.postponed_until is not None and d.postponed_until > now:
+            postponed = f"{jst(d.postponed_until)[11:]}まで保留" + (f"（{d.postpone_reason}）" if d.postpone_reason else "")
+        rows.append(WorkRow(
+            id=d.id, form_id=d.form_id, form_title=form.title if form else "（様式不明）", batch_id=d.batch_id,
+            ward=d.ward, created=jst(d.created_at), n_flagged=d.review_flagged or 0,
+            reasons=words[d.id] if stage == "review" else [STAGE_TEXT[stage]], stage=stage,
+            stage_text=STAGE_TEXT[stage], locked_by=locked,
+            openable=locked is None and may_open(stage, fields[d.id], user, role),
+            assignee=d.assignee, postponed=postponed, escalation=d.escalation_reason if stage == "escalated" else None,
+        ))
     return rows
+
+
+def _mend(session: Session) -> None:
+    if review_index.stale_count(session):
+        review_index.reindex_stale(session)
+        session.flush()
+
+
+def work_list(session: Session, filters: Filters, user: str, role: str, page: int = 1,
+              per_page: int = PER_PAGE) -> WorkList:
+    """One page of the documents in review (oldest first) with counts over all of them, all in SQL."""
+    _mend(session)
+    in_review = Document.review_stage.is_not(None)
+    total = int(session.scalar(filters.where(select(func.count()).select_from(Document).where(in_review), user)) or 0)
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)
+    docs = list(session.scalars(filters.where(select(Document).options(load_only(*_ROW_COLUMNS)).where(in_review), user)
+                                .order_by(Document.created_at, Document.id)
+                                .offset((page - 1) * per_page).limit(per_page)))
+    stage_counts = {str(k): int(n) for k, n in session.execute(filters.where(
+        select(Document.review_stage, func.count()).where(in_review), user).group_by(Document.review_stage))}
+    reasons = filters.where(select(ReviewReason.words, func.sum(ReviewReason.fields), func.count())
+                            .join(Document, Document.id == ReviewReason.document_id).where(in_review), user)
+    counts = sorted(((str(w), int(n), int(d)) for w, n, d in session.execute(reasons.group_by(ReviewReason.words))),
+                    key=lambda t: (-t[1], t[0]))
+    form_ids = sorted(str(f) for f in session.scalars(select(Document.form_id).where(in_review).distinct()) if f)
+    batches = sorted((str(b) for b in session.scalars(select(Document.batch_id).where(in_review).distinct())),
+                     reverse=True)
+    wards = sorted(str(w) for w in session.scalars(select(Document.ward).where(in_review).distinct()) if w)
+    return WorkList(rows=_rows(session, docs, user, role), total=total, reason_counts=counts,
+                    stage_counts=stage_counts, forms=[(f, form_title(f)) for f in form_ids], batches=batches,
+                    wards=wards, page=page, pages=pages, per_page=per_page)
+
+
+def next_document(session: Session, filters: Filters, user: str, role: str, skipped: set[str]) -> str | None:
+    """The oldest document this user can work on now: assigned to them first, then nobody's; not
+    locked by someone else, not put aside, not skipped, not at a supervisor's stage."""
+    _mend(session)
+    now = utcnow()
+    base = filters.where(select(Document).options(load_only(*_ROW_COLUMNS)).where(
+        Document.review_stage.in_(("review", "second")),
+        or_(Document.lock_owner.is_(None), Document.lock_owner == user, Document.lock_expires <= now),
+        or_(Document.postponed_until.is_(None), Document.postponed_until <= now),
+    ), user)
+    if skipped:
+        base = base.where(Document.id.not_in(sorted(skipped)))
+    for owner in (Document.assignee == user, Document.assignee.is_(None)):
+        offset = 0
+        while True:
+            docs = list(session.scalars(base.where(owner).order_by(Document.created_at, Document.id)
+                                        .offset(offset).limit(NEXT_CHUNK)))
+            if not docs:
+                break
+            fields = _light_fields(session, [d.id for d in docs])
+            for d in docs:
+                if may_open(d.review_stage or "review", fields[d.id], user, role):
+                    return d.id
+            offset += len(docs)
+    return None
+
+
+def supervisor_queue(session: Session, page: int = 1, per_page: int = PER_PAGE) -> tuple[list[WorkRow], int]:
+    """Documents waiting for a supervisor (double-entry disagreements, escalations), oldest first,
+    one page; and how many wait in all."""
+    _mend(session)
+    waiting = Document.review_stage.in_(("supervisor", "escalated"))
+    total = int(session.scalar(select(func.count()).select_from(Document).where(waiting)) or 0)
+    docs = list(session.scalars(select(Document).options(load_only(*_ROW_COLUMNS)).where(waiting)
+                                .order_by(Document.created_at, Document.id)
+                                .offset((max(1, page) - 1) * per_page).limit(per_page)))
+    rows = _rows(session, docs, "", "supervisor")
+    entries = entries_for_many(session, [d.id for d in docs])
+    for r in rows:
+        r.locked_by = None
+        if r.stage == "supervisor":
+            r.n_flagged = len(entries.get(r.id, []))
+    return rows, total

@@ -137,6 +137,8 @@ class Document(Base):
         Index("ix_documents_content_key", "content_key"),
         Index("ix_documents_record_id", "record_id"),
         Index("ix_documents_state", "state"),
+        Index("ix_documents_review_queue", "review_stage", "created_at", "id"),
+        Index("ix_documents_assignee", "assignee"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -165,6 +167,15 @@ class Document(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     lock_owner: Mapped[str | None] = mapped_column(String(64))
     lock_expires: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # kept by jimu.review.index from the fields (NULL when not in review): what the queues sort on
+    review_stage: Mapped[str | None] = mapped_column(String(16))
+    review_flagged: Mapped[int | None] = mapped_column(Integer)
+    assignee: Mapped[str | None] = mapped_column(String(64))  # an operator's own queue (supervisor assigns)
+    postponed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    postponed_by: Mapped[str | None] = mapped_column(String(64))
+    postpone_reason: Mapped[str | None] = mapped_column(Text)
+    escalated_by: Mapped[str | None] = mapped_column(String(64))  # set: waits in the supervisor's queue
+    escalation_reason: Mapped[str | None] = mapped_column(Text)
 
     batch: Mapped[Batch] = relationship(back_populates="documents")
     fields: Mapped[list[FieldValue]] = relationship(
@@ -291,6 +302,22 @@ class SecondEntry(Base):
     operator: Mapped[str] = mapped_column(String(64))
     value_json: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReviewReason(Base):
+    """One flag reason (in the words the work list shows) of a document in review, with how many of
+    its fields carry it: the work list counts reasons over the backlog in SQL (jimu.review.index)."""
+
+    __tablename__ = "review_reasons"
+    __table_args__ = (
+        Index("ix_review_reasons_document_id", "document_id"),
+        Index("ix_review_reasons_words", "words"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    words: Mapped[str] = mapped_column(String(400))
+    fields: Mapped[int] = mapped_column(Integer)
 
 
 class FileClaim(Base):

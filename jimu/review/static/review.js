@@ -5,10 +5,15 @@
  *   Ctrl+Enter, F9   approve the document (every flagged field must be confirmed first)
  *   F8               skip to the next document
  *   F4               reject to the ward office (不備返戻) with a reason
- *   F2               show / hide the whole page image
+ *   F2               show / hide the page view (the whole page beside the fields, the current one outlined)
+ *   Alt+↑ / Alt+↓    zoom the page view in / out (mouse: wheel); Alt+Shift+arrows pan it (mouse: drag);
+ *                    Alt+0 the whole page again
+ *   Alt+H            put the document aside (保留) for a while; Alt+S escalate it to a supervisor (相談)
+ *   Alt+Z            take back the last approval (while its record still waits to be sent)
+ *   Alt+1 / Alt+2    supervisor page: take the first / second operator's entry into this field
  *   Alt+A            open / close the automatically accepted fields
  *   F1               the list of every key, over the page (F1 or Esc closes it)
- *   Esc              close the page image or the dialog
+ *   Esc              close the dialog
  *
  * Plain JavaScript, no libraries; everything comes from this server.
  */
@@ -21,6 +26,13 @@
     // typed right after the page loaded could go nowhere)
     var first = document.querySelector("[autofocus]");
     if (first && document.activeElement !== first) first.focus();
+    document.addEventListener("keydown", function (ev) { // Alt+Z: take back the last approval
+      var undo = document.getElementById("reopen-form");
+      if (undo && ev.altKey && ev.code === "KeyZ") {
+        ev.preventDefault();
+        undo.submit();
+      }
+    });
     return;
   }
   var mode = root.dataset.mode; // "review" | "entry"
@@ -29,8 +41,9 @@
   var lockUrl = root.dataset.lock || "";
   var form = document.getElementById("approve-form");
   var statusLine = document.getElementById("status");
-  var overlay = document.getElementById("page-overlay");
+  var pageView = document.getElementById("page-view");
   var dialog = document.getElementById("reject-dialog");
+  var keyDialogs = Array.prototype.slice.call(document.querySelectorAll("dialog.key-dialog"));
   var accepted = document.getElementById("accepted");
   var pending = new Map(); // input → Promise of the save
   var submitting = false;
@@ -78,6 +91,98 @@
     if (typeof input.select === "function") input.select();
     var row = input.closest(".field") || input;
     if (row.scrollIntoView) row.scrollIntoView({ block: "nearest" });
+    outline(input);
+  }
+
+  // ---- the page view: the whole page beside the fields, the current field outlined, zoom and pan
+  var pv = { scale: 1, x: 0, y: 0, box: null, loaded: false };
+  var port = document.getElementById("pv-port");
+  var stage = document.getElementById("pv-stage");
+  var pageImg = document.getElementById("page-img");
+  var pvBox = document.getElementById("pv-box");
+  var pvZoom = document.getElementById("pv-zoom");
+
+  function pvApply() {
+    if (!stage || !port) return;
+    var w = port.clientWidth, h = port.clientHeight, sh = stage.offsetHeight * pv.scale;
+    pv.x = Math.min(0, Math.max(w - w * pv.scale, pv.x));
+    pv.y = sh <= h ? 0 : Math.min(0, Math.max(h - sh, pv.y));
+    stage.style.transform = "translate(" + pv.x + "px," + pv.y + "px) scale(" + pv.scale + ")";
+    if (pvZoom) pvZoom.textContent = Math.round(pv.scale * 100) + "%";
+  }
+
+  function pvZoomAt(factor, cx, cy) {
+    if (!port) return;
+    var s = Math.min(8, Math.max(1, pv.scale * factor));
+    if (cx === undefined) { cx = port.clientWidth / 2; cy = port.clientHeight / 2; }
+    pv.x = cx - (cx - pv.x) * (s / pv.scale);
+    pv.y = cy - (cy - pv.y) * (s / pv.scale);
+    pv.scale = s;
+    pvApply();
+  }
+
+  function pvCenterOnBox() {
+    if (!port || !stage || !pv.box) return;
+    var w = stage.offsetWidth, h = stage.offsetHeight;
+    var cx = (pv.box[0] + pv.box[2] / 2) * w * pv.scale, cy = (pv.box[1] + pv.box[3] / 2) * h * pv.scale;
+    pv.x = port.clientWidth / 2 - cx;
+    pv.y = port.clientHeight / 2 - cy;
+    pvApply();
+  }
+
+  function outline(input) {
+    var b = (input && input.dataset && input.dataset.box || "").split(",").map(Number);
+    if (!pvBox || b.length !== 4 || b.some(isNaN)) return;
+    pv.box = b;
+    pvBox.style.left = b[0] * 100 + "%";
+    pvBox.style.top = b[1] * 100 + "%";
+    pvBox.style.width = b[2] * 100 + "%";
+    pvBox.style.height = b[3] * 100 + "%";
+    pvBox.hidden = false;
+    if (pageView && !pageView.hidden) pvCenterOnBox();
+  }
+
+  function pvLoad() {
+    if (!pageImg || pageImg.getAttribute("src")) return;
+    pageImg.addEventListener("error", function () {
+      if (port) port.hidden = true;
+      var msg = pageView.querySelector(".msg");
+      if (msg) msg.hidden = false;
+    });
+    pageImg.addEventListener("load", function () { pvCenterOnBox(); });
+    pageImg.setAttribute("src", pageImg.dataset.src);
+  }
+
+  function togglePageView(force) {
+    if (!pageView) return;
+    var show = typeof force === "boolean" ? force : pageView.hidden;
+    pageView.hidden = !show;
+    document.body.classList.toggle("with-page-view", show);
+    try { window.localStorage.setItem("jimu.pageView", show ? "1" : "0"); } catch (e) { /* private mode */ }
+    if (show) {
+      pvLoad();
+      pvCenterOnBox();
+    }
+  }
+
+  if (port) {
+    port.addEventListener("wheel", function (ev) {
+      ev.preventDefault();
+      var r = port.getBoundingClientRect();
+      pvZoomAt(ev.deltaY < 0 ? 1.25 : 0.8, ev.clientX - r.left, ev.clientY - r.top);
+    }, { passive: false });
+    var drag = null;
+    port.addEventListener("mousedown", function (ev) {
+      drag = { x: ev.clientX - pv.x, y: ev.clientY - pv.y };
+      ev.preventDefault(); // keeps the caret in the field
+    });
+    window.addEventListener("mousemove", function (ev) {
+      if (!drag) return;
+      pv.x = ev.clientX - drag.x;
+      pv.y = ev.clientY - drag.y;
+      pvApply();
+    });
+    window.addEventListener("mouseup", function () { drag = null; });
   }
 
   function nextUnconfirmed(after) {
@@ -192,24 +297,19 @@
     if (sel) sel.focus();
   }
 
-  function toggleOverlay(force) {
-    if (!overlay) return;
-    var show = typeof force === "boolean" ? force : overlay.hidden;
-    overlay.hidden = !show;
-    if (show) {
-      var img = document.getElementById("page-img");
-      if (img && !img.getAttribute("src")) {
-        img.addEventListener("error", function () {
-          img.hidden = true;
-          var msg = overlay.querySelector(".msg");
-          if (msg) msg.hidden = false;
-        });
-        img.setAttribute("src", img.dataset.src);
-      }
-    } else {
-      var last = document.querySelector("input.fv:focus") || nextUnconfirmed(null) || allInputs()[0];
-      focusInput(last);
-    }
+  function openKeyDialog(id) {
+    var d = document.getElementById(id);
+    if (!d || d.open) return;
+    d.showModal();
+    var first = d.querySelector("select, input:not([type=hidden])");
+    if (first) first.focus();
+  }
+
+  function takeEntry(input, which) {
+    if (!input || !input.dataset || input.dataset[which] === undefined) return;
+    input.value = input.dataset[which];
+    setState(input, null);
+    confirmField(input);
   }
 
   function loadLazy(container) {
@@ -243,7 +343,26 @@
   var rejectBtn = document.getElementById("reject-open");
   if (rejectBtn) rejectBtn.addEventListener("click", openReject);
   var pageBtn = document.getElementById("page-open");
-  if (pageBtn) pageBtn.addEventListener("click", function () { toggleOverlay(); });
+  if (pageBtn) pageBtn.addEventListener("click", function () { togglePageView(); });
+  [["postpone-open", "postpone-dialog"], ["escalate-open", "escalate-dialog"]].forEach(function (pair) {
+    var b = document.getElementById(pair[0]);
+    if (b) b.addEventListener("click", function () { openKeyDialog(pair[1]); });
+  });
+  keyDialogs.forEach(function (d) {
+    var c = d.querySelector(".cancel");
+    if (c) c.addEventListener("click", function () { d.close(); });
+    d.addEventListener("close", function () { focusInput(nextUnconfirmed(null) || allInputs()[0]); });
+    d.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && !ev.isComposing && ev.target.tagName !== "BUTTON") {
+        ev.preventDefault();
+        var f = d.querySelector("form");
+        if (f && !submitting && f.reportValidity()) {
+          submitting = true;
+          f.submit();
+        }
+      }
+    });
+  });
   if (form) {
     form.addEventListener("submit", function (ev) {
       if (!submitting) {
@@ -279,19 +398,55 @@
     }
     if (help && help.open) return; // Esc closes the dialog by itself
     if (dialog && dialog.open) return; // the dialog handles its own keys (Enter submits, Esc closes)
+    if (keyDialogs.some(function (d) { return d.open; })) return;
     var key = ev.key;
     var t = ev.target;
     var inField = t && t.classList && t.classList.contains("fv");
     if (key === "F2") {
       ev.preventDefault();
-      toggleOverlay();
+      togglePageView();
       return;
     }
-    if (overlay && !overlay.hidden) {
-      if (key === "Escape") {
+    if (ev.altKey && pageView && !pageView.hidden && port) {
+      var step = 60;
+      var pans = { ArrowLeft: [step, 0], ArrowRight: [-step, 0], ArrowUp: [0, step], ArrowDown: [0, -step] };
+      if (ev.shiftKey && pans[key]) {
         ev.preventDefault();
-        toggleOverlay(false);
+        pv.x += pans[key][0];
+        pv.y += pans[key][1];
+        pvApply();
+        return;
       }
+      if (key === "ArrowUp" || key === "ArrowDown") {
+        ev.preventDefault();
+        pvZoomAt(key === "ArrowUp" ? 1.25 : 0.8);
+        if (pv.box) pvCenterOnBox();
+        return;
+      }
+      if (key === "0") {
+        ev.preventDefault();
+        pv.scale = 1; pv.x = 0; pv.y = 0;
+        pvApply();
+        return;
+      }
+    }
+    if (ev.altKey && (ev.code === "KeyH" || ev.code === "KeyS") && document.getElementById("postpone-dialog")) {
+      ev.preventDefault();
+      openKeyDialog(ev.code === "KeyH" ? "postpone-dialog" : "escalate-dialog");
+      return;
+    }
+    if (ev.altKey && ev.code === "KeyZ") {
+      var undo = document.getElementById("reopen-form");
+      if (undo && !submitting) {
+        ev.preventDefault();
+        submitting = true;
+        undo.submit();
+      }
+      return;
+    }
+    if (ev.altKey && inField && (ev.code === "Digit1" || ev.code === "Digit2") && t.dataset.first !== undefined) {
+      ev.preventDefault();
+      takeEntry(t, ev.code === "Digit1" ? "first" : "second");
       return;
     }
     if (key === "F9" || (key === "Enter" && (ev.ctrlKey || ev.metaKey))) {
@@ -338,6 +493,13 @@
         fetch(lockUrl, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf } });
       }
     }, 2 * 60 * 1000);
+  }
+
+  // the page view is open from the start on a wide screen (or as the operator last left it)
+  if (pageView && pageView.dataset.available === "1") {
+    var pref = null;
+    try { pref = window.localStorage.getItem("jimu.pageView"); } catch (e) { /* private mode */ }
+    togglePageView(pref === null ? window.innerWidth >= 1280 : pref === "1");
   }
 
   // a page that came back with errors starts at the first of them
