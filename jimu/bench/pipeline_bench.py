@@ -60,10 +60,9 @@ class MemorySampler(threading.Thread):
         self.stop_ev.set()
         self.join()
         vals = [m for _, m in self.samples] or [0.0]
-        n = len(vals)
-        q = max(1, n // 4)
+        q = max(1, len(vals) // 4)
         return {"peak_mib": round(max(vals), 1), "first_quarter_peak_mib": round(max(vals[:q]), 1),
-                "last_quarter_peak_mib": round(max(vals[-q:]), 1), "samples": n}
+                "last_quarter_peak_mib": round(max(vals[-q:]), 1), "samples": len(self.samples)}
 
 
 def _inbox(scans: Path, work: Path) -> Path:
