@@ -24,13 +24,13 @@ def test_generate_tier_writes_scans_with_truth(tmp_path: Path, quality: str) -> 
     names = corpus.generate("all", 3, 7, quality, tmp_path, workers=1)  # type: ignore[arg-type]
     assert len(names) == 3
     pairs = list(corpus.iter_truth(tmp_path))
-    assert len(pairs) == 3
-    for scan, truth in pairs:
-        assert truth["scan"]["quality"] == quality
-        with Image.open(scan) as im:
-            dpi = round(im.info["dpi"][0])
-        assert dpi == (200 if quality == "poor" else 300)
-        assert scan.suffix == (".png" if quality == "clean" else ".jpg")
+    expected = (quality, 200 if quality == "poor" else 300, ".png" if quality == "clean" else ".jpg")
+    assert [(truth["scan"]["quality"], _dpi(scan), scan.suffix) for scan, truth in pairs] == [expected] * 3
+
+
+def _dpi(scan: Path) -> int:
+    with Image.open(scan) as im:
+        return round(im.info["dpi"][0])
 
 
 CAPTURE_EXT = {"phone": ".jpg", "fax": ".tif", "blue_ink": ".jpg", "hand_lettered": ".jpg", "stained": ".jpg",
@@ -99,10 +99,10 @@ def test_generation_is_deterministic_for_a_seed(tmp_path: Path) -> None:
 def test_generated_truth_passes_the_forms_own_rules(tmp_path: Path, form_id: str) -> None:
     corpus.generate(form_id, 4, 3, "clean", tmp_path, workers=1)
     form = get_form(form_id)
-    for _scan, truth in corpus.iter_truth(tmp_path):
-        assert truth["form_id"] == form_id
-        assert set(truth["fields"]) == {lf.id for lf in form.leaf_fields()}
-        assert value_problems(form, truth["fields"], corpus.CORPUS_TODAY) == []
+    truths = [truth for _scan, truth in corpus.iter_truth(tmp_path)]
+    assert [t["form_id"] for t in truths] == [form_id] * 4
+    assert [set(t["fields"]) for t in truths] == [{lf.id for lf in form.leaf_fields()}] * 4
+    assert [value_problems(form, t["fields"], corpus.CORPUS_TODAY) for t in truths] == [[]] * 4
 
 
 @pytest.mark.parametrize("kind", ["tiff", "pdf"])
