@@ -109,32 +109,19 @@ VARIANTS = [  # (rel_size, dx, dy, borders)
 ]
 
 
+@pytest.mark.parametrize("variant", range(len(VARIANTS)), ids=["centred", "small-shifted-jpeg", "large-shifted"])
 @pytest.mark.parametrize("font", sorted(PRINT_FONTS))
-def test_reads_printed_digits(clf: DigitClassifier, font: str) -> None:
+def test_reads_printed_digits(clf: DigitClassifier, font: str, variant: int) -> None:
     path = PRINT_FONTS[font]
     if not Path(path).is_file():
         pytest.skip(f"{path} not installed")
-    crops, truth = [], []
-    for d, ch in zip(HALF, DIGIT_CHARS.get(font, HALF), strict=True):
-        for i, (size, dx, dy, borders) in enumerate(VARIANTS):
-            crops.append(
-                box_crop(
-                    ch,
-                    path,
-                    rel_size=size,
-                    dx=dx,
-                    dy=dy,
-                    borders=borders,
-                    blur=0.6,
-                    jpeg=70 if i == 1 else None,
-                    noise=3,
-                    seed=i,
-                )
-            )
-            truth.append(d)
+    size, dx, dy, borders = VARIANTS[variant]
+    crops = [box_crop(ch, path, rel_size=size, dx=dx, dy=dy, borders=borders, blur=0.6,
+                      jpeg=70 if variant == 1 else None, noise=3, seed=variant)
+             for ch in DIGIT_CHARS.get(font, HALF)]
     preds = clf.predict(crops)
-    wrong = [(t, p.digit, round(p.probability, 3)) for t, p in zip(truth, preds, strict=True) if p.digit != t]
-    assert not wrong, f"{font}: misread (truth, read, p): {wrong}"
+    wrong = [(t, p.digit, round(p.probability, 3)) for t, p in zip(HALF, preds, strict=True) if p.digit != t]
+    assert wrong == [], f"{font}: misread (truth, read, p)"
     assert np.mean([p.probability for p in preds]) > 0.95
 
 
@@ -177,33 +164,38 @@ def test_blurred_shifted_digit(clf: DigitClassifier, digit: str) -> None:
     assert pred.digit == digit, pred
 
 
-def test_upsampled_200dpi_digit(clf: DigitClassifier) -> None:
+@pytest.mark.parametrize("digit", list("0123456789"))
+def test_upsampled_200dpi_digit(clf: DigitClassifier, digit: str) -> None:
     path = PRINT_FONTS["ipa-mincho"]
     if not Path(path).is_file():
         pytest.skip(f"{path} not installed")
-    for d in "0123456789":
-        crop = box_crop(d, path, w=46, h=60, borders="lt")
-        crop = cv2.resize(crop, (70, 90), interpolation=cv2.INTER_LINEAR)
-        assert clf.predict_one(crop).digit == d
+    crop = box_crop(digit, path, w=46, h=60, borders="lt")
+    crop = cv2.resize(crop, (70, 90), interpolation=cv2.INTER_LINEAR)
+    assert clf.predict_one(crop).digit == digit
 
 
-def test_probabilities_are_probabilities(clf: DigitClassifier) -> None:
+@pytest.fixture(scope="module")
+def noisy_predictions(clf: DigitClassifier) -> list[DigitPrediction]:
     path = PRINT_FONTS["dejavu-sans"]
     if not Path(path).is_file():
         pytest.skip(f"{path} not installed")
     crops = [box_crop(d, path, blur=1.5, noise=10, seed=i) for i, d in enumerate("0123456789")]
     crops.append(box_crop(None))
-    for p in clf.predict(crops):
-        assert isinstance(p, DigitPrediction)
-        assert 0.0 <= p.probability <= 1.0
-        assert 0.0 <= p.empty_probability <= 1.0
-        assert len(p.digit_probabilities) == 10
-        assert all(0.0 <= q <= 1.0 for q in p.digit_probabilities)
-        assert sum(p.digit_probabilities) + p.empty_probability == pytest.approx(1.0, abs=1e-4)
-        expected = p.empty_probability if p.digit is None else p.digit_probabilities[int(p.digit)]
-        assert p.probability == pytest.approx(expected)
-        alt, q = p.runner_up()
-        assert alt != p.digit and 0.0 <= q <= 1.0
+    return clf.predict(crops)
+
+
+@pytest.mark.parametrize("i", range(11), ids=[*"0123456789", "empty"])
+def test_probabilities_are_probabilities(noisy_predictions: list[DigitPrediction], i: int) -> None:
+    p = noisy_predictions[i]
+    assert 0.0 <= p.probability <= 1.0
+    assert 0.0 <= p.empty_probability <= 1.0
+    assert len(p.digit_probabilities) == 10
+    assert all(0.0 <= q <= 1.0 for q in p.digit_probabilities)
+    assert sum(p.digit_probabilities) + p.empty_probability == pytest.approx(1.0, abs=1e-4)
+    expected = p.empty_probability if p.digit is None else p.digit_probabilities[int(p.digit)]
+    assert p.probability == pytest.approx(expected)
+    alt, q = p.runner_up()
+    assert alt != p.digit and 0.0 <= q <= 1.0
 
 
 def test_batch_and_single_predictions_agree(clf: DigitClassifier) -> None:
@@ -215,8 +207,7 @@ def test_batch_and_single_predictions_agree(clf: DigitClassifier) -> None:
     batch = clf.predict(crops)
     single = [clf.predict_one(c) for c in crops]
     assert [p.digit for p in batch] == [p.digit for p in single]
-    for a, b in zip(batch, single, strict=True):
-        assert a.probability == pytest.approx(b.probability, abs=1e-5)
+    assert [p.probability for p in batch] == pytest.approx([p.probability for p in single], abs=1e-5)
     assert clf.predict([]) == []
 
 
