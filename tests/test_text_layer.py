@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,36 @@ def test_pc_filled_pdf_with_markup_in_the_name_is_flagged_end_to_end(tmp_path: P
     d = decide(FORM, {k: FieldInput(v.value, v.confidence, v.problem, v.snapped_from) for k, v in res.fields.items()},
                T, CORPUS_TODAY)
     assert d.fields["name"].status == "flagged"
+
+
+def test_pc_filled_pdf_from_the_fixtures_reads_every_typed_field(tmp_path: Path) -> None:
+    """`jimu fixtures generate --pc-pdf`: the text layer is pdfplumber's words, in mm, and gives each typed value."""
+    import json
+
+    import pdfplumber
+    from typer.testing import CliRunner
+
+    from jimu.cli import app
+    from jimu.extractors.ingest import load_documents
+
+    r = CliRunner().invoke(app, ["fixtures", "generate", "--pc-pdf", "--form", "inkan_toroku", "--count", "1",
+                                 "--seed", "5", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    (path,) = tmp_path.glob("*.pdf")
+    truth = json.loads(path.with_name(path.stem + ".truth.json").read_text())["fields"]
+    (doc,) = load_documents(path)
+    (page,) = doc.pages
+    assert page.words is not None
+    with pdfplumber.open(path) as pdf:
+        plumber = pdf.pages[0].extract_words()
+    assert [w.text for w in page.words] == [w["text"] for w in plumber]
+    for w, pw in zip(page.words, plumber, strict=True):
+        assert (w.x0, w.y0) == (pytest.approx(pw["x0"] * 25.4 / 72, abs=0.01), pytest.approx(pw["top"] * 25.4 / 72, abs=0.01))
+        assert (w.x1, w.y1) == (pytest.approx(pw["x1"] * 25.4 / 72, abs=0.01), pytest.approx(pw["bottom"] * 25.4 / 72, abs=0.01))
+    readings = read_text_layer(FORM, page.words)
+    typed = {leaf.id for leaf in FORM.leaf_fields() if leaf.kind in ("text", "kana", "digits") and truth.get(leaf.id)}
+    assert typed and set(readings) == typed
+    for field_id in typed:
+        reading = readings[field_id]
+        assert reading.problem is None and reading.confidence > 0.99, field_id
+        assert re.sub(r"[\s-]", "", reading.raw) == re.sub(r"[\s-]", "", str(truth[field_id])), field_id  # 080-… / 080…

@@ -1,4 +1,4 @@
-"""Open and rasterise PDFs with pypdfium2 in a separate worker process that can be killed.
+"""Open and rasterise PDFs (pypdfium2) and read their text layer (pdfplumber) in a worker process that can be killed.
 
 Why a process: pdfium is not thread-safe, its C calls cannot be interrupted, and a small
 hostile PDF (a "PDF bomb": thousands of nested form XObjects, a flate-compressed content
@@ -31,22 +31,27 @@ What the worker produces per page:
   resolution is lower (no point in upsampling a 200-dpi scan to 300 dpi); when the scan
   image maps 1:1 onto the raster its pixels are copied without smoothing;
 * the **visible** text layer as words with boxes in millimetres from the top-left of the
-  displayed page, in the same frame as the raster.  Words come from pdfium's text page
-  (pdfium's own word/line breaks, plus a gap check), not from pdfplumber: pdfium gets
-  ``/Rotate`` and CropBox offsets right for free, tells invisible text (render mode 3/7,
-  i.e. a scanner's OCR layer) apart from real text, and keeps the pure-Python pdfminer
-  parser away from hostile files.  The values of filled-in AcroForm text fields (a form
-  filled in a PDF viewer keeps them in widget annotations, not in the page text) are
-  added as one word per field, boxed by the field's rectangle.  A page whose text cannot
-  be mapped to Unicode (no ``ToUnicode``, >10 % unmapped characters) gets no words, so
-  the page is read from its raster like a scan.
+  displayed page, in the same frame as the raster.  Words and their positions come from
+  pdfplumber (``page.extract_words()``), run here in the worker, so its pure-Python parser
+  is under the same wall-clock and memory guards as pdfium.  pdfplumber only looks at a
+  page where pdfium found visible text (a scan, with or without a scanner's OCR layer, is
+  never parsed twice); text drawn invisibly (render mode 3/7, i.e. a scanner's OCR layer)
+  is left out of pdfplumber's characters; and its word boxes are mapped back to PDF user
+  space and through pdfium's own page-to-device map, so ``/Rotate`` and CropBox offsets
+  put them exactly where the raster shows them.  The values of filled-in AcroForm text
+  fields (a form filled in a PDF viewer keeps them in widget annotations, not in the page
+  text) are added as one word per field, boxed by the field's rectangle (pdfium).  A page
+  whose text cannot be mapped to Unicode (no ``ToUnicode``: >10 % of its characters come
+  out as ``(cid:N)``) gets no words, so the page is read from its raster like a scan.
 """
 
 from __future__ import annotations
 
 import atexit
+import io
 import math
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -409,6 +414,11 @@ def _worker_main(fd_in: int, fd_out: int, memory_mb: int) -> None:  # pragma: no
     except Exception as exc:
         tx.send(("fatal", f"cannot import pypdfium2: {type(exc).__name__}: {exc}"))
         return
+    try:
+        import pdfplumber  # noqa: F401 - imported here so that a missing one fails the start, not a page
+    except Exception as exc:
+        tx.send(("fatal", f"cannot import pdfplumber: {type(exc).__name__}: {exc}"))
+        return
     _limit_address_space(memory_mb)
     tx.send(("ready", os.getpid()))
     while True:
@@ -454,6 +464,7 @@ def _serve_document(
     except pdfium.PdfiumError as exc:
         tx.send(("error", _load_failure_kind(c, data, getattr(exc, "err_code", None)), str(exc), None))
         return
+    text = _TextLayer(data)
     try:
         try:
             pdf.init_forms()  # before any page is loaded, so that filled-in fields are drawn
@@ -473,7 +484,7 @@ def _serve_document(
             return
         for index, max_dpi in enumerate(msg[1]):
             try:
-                header, bitmap = _render_page(pdfium, c, pdf, index, float(max_dpi))
+                header, bitmap = _render_page(pdfium, c, pdf, text, index, float(max_dpi))
             except MemoryError:
                 tx.send(("error", "memory", "out of memory", index))
                 return
@@ -487,6 +498,7 @@ def _serve_document(
                 bitmap.close()
         tx.send(("done",))
     finally:
+        text.close()
         pdf.close()
 
 
@@ -519,7 +531,7 @@ def _load_failure_kind(c: Any, data: bytes, code: int | None) -> str:  # pragma:
 
 
 def _render_page(
-    pdfium: Any, c: Any, pdf: Any, index: int, max_dpi: float
+    pdfium: Any, c: Any, pdf: Any, text: _TextLayer, index: int, max_dpi: float
 ) -> tuple[tuple[Any, ...], Any]:  # pragma: no cover - worker
     page = pdf[index]
     try:
@@ -533,7 +545,7 @@ def _render_page(
             flags |= c.FPDF_RENDER_NO_SMOOTHIMAGE
         width_mm, height_mm = w_pt * MM_PER_PT, h_pt * MM_PER_PT
         to_mm = _page_to_mm(c, page, w_pt, h_pt)
-        words = _text_words(c, page, to_mm)
+        words = text.words(index, to_mm) if _has_visible_text(c, page) else None
         fields = _form_field_words(c, page, pdf.formenv, to_mm) if pdf.formenv else []
         if fields:
             words = (words or []) + fields
@@ -628,98 +640,126 @@ def _box_mm(
     return min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)
 
 
-def _adjacent(a: tuple[float, float, float, float], b: tuple[float, float, float, float], direction: str | None) -> str | None:
-    """Direction (``"h"``/``"v"``) in which char box ``b`` continues the word ending in ``a``."""
-    ah, bh = a[3] - a[1], b[3] - b[1]
-    aw, bw = a[2] - a[0], b[2] - b[0]
-    # text may run either way along an axis (a page turned by /Rotate 180 or 270)
-    if direction != "v":
-        overlap = min(a[3], b[3]) - max(a[1], b[1])
-        gap = max(b[0] - a[2], a[0] - b[2])
-        if overlap >= 0.5 * min(ah, bh) and gap <= 0.3 * max(ah, bh):
-            return "h"
-    if direction != "h":
-        overlap = min(a[2], b[2]) - max(a[0], b[0])
-        gap = max(b[1] - a[3], a[1] - b[3])
-        if overlap >= 0.5 * min(aw, bw) and gap <= 0.3 * max(aw, bw):
-            return "v"
-    return None
-
-
-def _text_words(
-    c: Any, page: Any, to_mm: Callable[[float, float], tuple[float, float]]
-) -> list[WordBox] | None:  # pragma: no cover
-    """Words of the visible text, or None when there is none (or it is not mapped to Unicode)."""
+def _has_visible_text(c: Any, page: Any) -> bool:  # pragma: no cover - runs in the worker
+    """Does pdfium see a character of visible text (not a scanner's invisible OCR layer) on the page?"""
     textpage = c.FPDFText_LoadPage(page)
     if not textpage:
-        return None
+        return False
     try:
-        count = c.FPDFText_CountChars(textpage)
-        rect = c.FS_RECTF()
-        words: list[WordBox] = []
-        chars: list[str] = []
-        box: list[float] = []
-        last: tuple[float, float, float, float] | None = None
-        direction: str | None = None
-        visible = unmapped = 0
-
-        def flush() -> None:
-            nonlocal last, direction
-            if chars:
-                words.append(("".join(chars), box[0], box[1], box[2], box[3]))
-            chars.clear()
-            box.clear()
-            last, direction = None, None
-
-        i = 0
-        while i < count:
-            code = c.FPDFText_GetUnicode(textpage, i)
-            k = i
-            i += 1
-            if c.FPDFText_IsGenerated(textpage, k) == 1:
-                flush()
-                continue
-            if 0xD800 <= code <= 0xDBFF and i < count:
-                low = c.FPDFText_GetUnicode(textpage, i)
-                if 0xDC00 <= low <= 0xDFFF:
-                    code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                    i += 1
-            if code <= 0 or code > 0x10FFFF:
-                flush()
-                continue
-            ch = chr(code)
-            if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cs", "Cf"):
-                flush()
+        for k in range(c.FPDFText_CountChars(textpage)):
+            code = c.FPDFText_GetUnicode(textpage, k)
+            if code <= 0x20 or c.FPDFText_IsGenerated(textpage, k) == 1:
                 continue
             obj = c.FPDFText_GetTextObject(textpage, k)
-            if obj and c.FPDFTextObj_GetTextRenderMode(obj) in _INVISIBLE_RENDER_MODES:
-                flush()
-                continue
-            visible += 1
-            if c.FPDFText_HasUnicodeMapError(textpage, k) == 1:
-                unmapped += 1
-            if not c.FPDFText_GetLooseCharBox(textpage, k, rect):
-                flush()
-                continue
-            cb = _box_mm(to_mm, rect.left, rect.bottom, rect.right, rect.top)
-            if last is not None:
-                step = _adjacent(last, cb, direction)
-                if step is None:
-                    flush()
-                else:
-                    direction = step
-            if not chars:
-                box[:] = list(cb)
-            else:
-                box[:] = [min(box[0], cb[0]), min(box[1], cb[1]), max(box[2], cb[2]), max(box[3], cb[3])]
-            chars.append(ch)
-            last = cb
-        flush()
+            if not obj or c.FPDFTextObj_GetTextRenderMode(obj) not in _INVISIBLE_RENDER_MODES:
+                return True
+        return False
     finally:
         c.FPDFText_ClosePage(textpage)
-    if not words or unmapped > _MAX_UNMAPPED_SHARE * visible:
-        return None
-    return words
+
+
+_CID = re.compile(r"\(cid:\d+\)")
+# Which way text written left to right, in lines top to bottom, runs on the displayed page turned by /Rotate
+# (pdfplumber orders a word's characters, and its words, in its own, displayed frame): upside down at 180°,
+# down the page at 90° and up it at 270° (there pdfplumber sees the characters as not upright).
+_WORD_DIRECTIONS: dict[int, dict[str, str]] = {
+    90: {"char_dir_rotated": "ttb", "line_dir_rotated": "rtl"},
+    180: {"char_dir": "rtl", "line_dir": "btt"},
+    270: {"char_dir_rotated": "btt", "line_dir_rotated": "ltr"},
+}
+
+
+class _TextLayer:
+    """The document's text layer through pdfplumber, opened on the first page that has visible text."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._pdf: Any = None
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None
+
+    def words(
+        self, index: int, to_mm: Callable[[float, float], tuple[float, float]]
+    ) -> list[WordBox] | None:  # pragma: no cover - runs in the worker
+        """Page ``index``'s visible words, boxed in mm (``to_mm``: pdfium's user space → mm), or None."""
+        import pdfplumber
+
+        try:
+            if self._pdf is None:
+                self._pdf = pdfplumber.open(io.BytesIO(self._data))
+            page = self._pdf.pages[index]
+            page._layout = _visible_layout(page)  # what pdfplumber's own Page.layout would build, less invisible text
+            chars = [ch for ch in page.chars if not ch["text"].isspace()]
+            if not chars or sum(1 for ch in chars if _CID.search(ch["text"])) > _MAX_UNMAPPED_SHARE * len(chars):
+                return None
+            found = page.extract_words(**_WORD_DIRECTIONS.get(page.rotation, {}))
+            to_user = _plumber_to_user(page)
+        except MemoryError:
+            raise
+        except Exception:  # pdfminer could not read what pdfium could: the page is read from its raster
+            return None
+        words: list[WordBox] = []
+        for w in found:
+            text = "".join(ch for ch in _CID.sub("\ufffd", w["text"]) if unicodedata.category(ch) not in ("Cc", "Cs", "Cf"))
+            if not text.strip():
+                continue
+            xa, ya = to_mm(*to_user(float(w["x0"]), float(w["top"])))
+            xb, yb = to_mm(*to_user(float(w["x1"]), float(w["bottom"])))
+            words.append((text, min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb)))
+        return words or None
+
+
+def _visible_layout(page: Any) -> Any:  # pragma: no cover - runs in the worker
+    """pdfminer's layout of a pdfplumber page, without characters drawn in an invisible render mode."""
+    from pdfminer.pdfinterp import PDFPageInterpreter
+    from pdfplumber.page import PDFPageAggregatorWithMarkedContent
+
+    class VisibleText(PDFPageAggregatorWithMarkedContent):
+        hiding = False
+
+        def render_string(self, textstate: Any, seq: Any, ncs: Any, graphicstate: Any) -> None:
+            self.hiding = textstate.render in _INVISIBLE_RENDER_MODES
+            try:
+                super().render_string(textstate, seq, ncs, graphicstate)
+            finally:
+                self.hiding = False
+
+        def render_char(self, *args: Any, **kwargs: Any) -> float:
+            adv = float(super().render_char(*args, **kwargs))
+            if self.hiding and self.cur_item._objs:  # the advance still moves the text position
+                self.cur_item._objs.pop()
+            return adv
+
+    device = VisibleText(page.pdf.rsrcmgr, pageno=page.page_number, laparams=page.pdf.laparams)
+    PDFPageInterpreter(page.pdf.rsrcmgr, device).process_page(page.page_obj)
+    return device.get_result()
+
+
+def _plumber_to_user(page: Any) -> Callable[[float, float], tuple[float, float]]:
+    """pdfplumber's page coordinates (x, top; points) → PDF user space.
+
+    pdfplumber's frame is pdfminer's device space (the page turned by ``/Rotate``, with the
+    MediaBox's corner at the origin, y up) flipped to y down and shifted by its ``mediabox``;
+    undoing both, then pdfminer's rotation, gives the user-space point that pdfium maps.
+    """
+    x0, y0, x1, y1 = (float(v) for v in page.page_obj.mediabox)
+    rotate = int(page.page_obj.rotate) % 360
+    left, top0, height = float(page.mediabox[0]), float(page.mediabox[1]), float(page.height)
+
+    def to_user(x: float, top: float) -> tuple[float, float]:
+        dx, dy = x - left, height - (top - top0)  # pdfminer's device space
+        if rotate == 90:  # ctm (0, -1, 1, 0, -y0, x1)
+            return x1 - dy, dx + y0
+        if rotate == 180:  # ctm (-1, 0, 0, -1, x1, y1)
+            return x1 - dx, y1 - dy
+        if rotate == 270:  # ctm (0, 1, -1, 0, y1, -x0)
+            return dy + x0, y1 - dx
+        return dx + x0, dy + y0  # ctm (1, 0, 0, 1, -x0, -y0)
+
+    return to_user
 
 
 def _form_field_words(
