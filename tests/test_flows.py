@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,19 @@ def prefect_server():  # type: ignore[no-untyped-def]
         yield
 
 
+def _accept_everything(path: Path) -> str:
+    """A thresholds file that accepts every field nothing but its confidence would flag."""
+    from jimu.validators.policy import THRESHOLD_KINDS
+
+    path.write_text(json.dumps({"version": "accept-all", "thresholds": dict.fromkeys(THRESHOLD_KINDS, 0.0)}))
+    return str(path)
+
+
 def test_batch_flow_processes_an_inbox(prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jimu.flows.batch import batch_flow
 
-    isolated_settings(monkeypatch, tmp_path / "data")
+    # accept-all thresholds: the two forms go all the way to the queue, whatever the shipped calibration says
+    isolated_settings(monkeypatch, tmp_path / "data", JIMU_THRESHOLDS_FILE=_accept_everything(tmp_path / "th.json"))
     inbox = tmp_path / "inbox"
     copy_sample("inkan_toroku_clean_s424242_0000.png", inbox / "稲毛区")
     copy_sample("jumin_idou_office_s424242_0000.jpg", inbox / "若葉区")
@@ -31,10 +41,11 @@ def test_batch_flow_processes_an_inbox(prefect_server: None, tmp_path: Path, mon
     summary = batch_flow(str(inbox), workers=1, trigger="test")
     assert summary["files"] == 3
     assert summary["documents"] == 3
-    assert summary["states"].get("quarantined") == 1
-    assert sum(summary["states"].values()) == 3
-    accepted = summary["states"].get("accepted", 0) + summary["states"].get("delivered", 0)
-    assert len(drain_queue()) == accepted
+    assert summary["states"] == {"delivered": 2, "quarantined": 1}
+    messages = drain_queue()
+    assert sorted((m["source_name"], m["form_id"], m["ward"]) for m in messages) == [
+        ("inkan_toroku_clean_s424242_0000.png", "inkan_toroku", "稲毛区"),
+        ("jumin_idou_office_s424242_0000.jpg", "jumin_idou", "若葉区")]
     again = batch_flow(str(inbox), workers=1, trigger="test")
     assert again["files"] == 0 and again["new"] == 0 and drain_queue() == []  # the ledger: not read again
 
@@ -58,15 +69,21 @@ def test_transient_only_retries() -> None:
 
 def test_reprocess_flow_dry_run(prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from jimu.flows.batch import batch_flow, reprocess_flow
+    from jimu.pipeline.views import batch_view
 
     isolated_settings(monkeypatch, tmp_path / "data")
     inbox = tmp_path / "inbox"
     copy_sample("kaigo_nintei_clean_s424242_0000.png", inbox / "緑区")
     summary = batch_flow(str(inbox), workers=1, trigger="test")
+    (before,) = batch_view(summary["batch_id"])["documents"]
     report = reprocess_flow(summary["batch_id"], from_stage="validate", dry_run=True, workers=1)
-    assert report["dry_run"] is True
-    assert len(report["documents"]) == 1
-    assert report["published"] == 0
+    (doc,) = report["documents"]
+    # the same code and thresholds: validating again changes nothing
+    assert doc["source_name"] == "kaigo_nintei_clean_s424242_0000.png"
+    assert doc["changed_fields"] == [] and report["changed"] == 0 and report["published"] == 0
+    assert doc["state_before"] == doc["state_after"] == before["state"]
+    (after,) = batch_view(summary["batch_id"])["documents"]
+    assert after["state"] == before["state"] and after["fields"] == before["fields"]
 
 
 def test_the_zombie_automation_is_created_once(prefect_server: None) -> None:
