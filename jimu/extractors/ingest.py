@@ -47,8 +47,8 @@ larger of the two resolutions.
 
 PDFs
 ----
-Parsed and rasterised with pypdfium2 in a killable worker process
-(:mod:`jimu.extractors.pdf_tool`): a PDF that takes longer than ``pdf_timeout_s`` to open or
+Parsed and rasterised with pypdfium2, and its text layer read with pdfplumber, in a killable
+worker process (:mod:`jimu.extractors.pdf_tool`): a PDF that takes longer than ``pdf_timeout_s`` to open or
 to render any one page, or that needs more than ``pdf_memory_mb``, is stopped and raises
 :class:`~jimu.errors.LimitExceededError`.  A password-protected PDF (one that cannot be
 opened without a password) is :class:`~jimu.errors.EncryptedFileError`; a PDF that is
@@ -700,6 +700,6 @@ def _pdf_error(exc: PdfToolError, settings: Settings) -> JimuError:
             "(possibly a deliberately malformed 'PDF bomb').",
             hint=_PDF_HINT.format(setting="JIMU_PDF_MEMORY_MB"),
         )
-    if "pypdfium2" in exc.detail:
-        return MissingDependencyError(f"The PDF reader (pypdfium2) is not installed: {exc.detail}")
+    if "pypdfium2" in exc.detail or "pdfplumber" in exc.detail:
+        return MissingDependencyError(f"The PDF reader (pypdfium2, pdfplumber) is not installed: {exc.detail}")
     return ExternalToolError(f"The PDF reader process failed: {exc.detail}", hint="Try again; if it keeps failing, report it.")
