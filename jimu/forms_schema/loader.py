@@ -98,11 +98,11 @@ def check_form(form: FormDefinition, source: str) -> None:
         rule_names.add(r.name)
         if r.kind not in RULE_KINDS:
             raise FormSchemaError(f"{source}: rule '{r.name}': unknown rule kind '{r.kind}'")
-        if problems := rule_param_problems(r):  # a bad parameter is a load error, not a failure at run time
-            raise FormSchemaError(f"{source}: rule '{r.name}' ({r.kind}): " + "; ".join(problems))
         for fid in r.fields:
             if fid not in leaf_ids and fid not in table_ids:
                 raise FormSchemaError(f"{source}: rule '{r.name}': unknown field '{fid}'")
+        if problems := rule_param_problems(r):  # a bad parameter is a load error, not a failure at run time
+            raise FormSchemaError(f"{source}: rule '{r.name}' ({r.kind}): " + "; ".join(problems))
     try:
         resolve_csv_columns(form)
     except ExportSchemaError as e:
