@@ -15,12 +15,18 @@ Enter, then approve with Ctrl+Enter.  Per document:
                 the Enter → check-and-save round trips, and the approve round trip (re-validation,
                 outbox write)
 
-A stricter figure charges the driver's per-key cost to the page too (overhead vs. the nominal
-characters × delay).  Averages over several documents are printed with the ratios of the parts,
+The strict overhead is measured inside the page, not as a difference of two timings: the page's
+script records (in sessionStorage) the time from the approve key press to the next page being
+ready for typing (caret in its first field: the approve round trip, the redirect to /next and the
+next page's load), and the time its own handling of each Enter takes (key press → caret in the
+next field).  strict overhead = approve → next page ready + the page's key handling, per document.
+Beside it, the older figure charges the driver's per-key cost to the page too (total − nominal
+characters × delay − think).  Averages over several documents are printed with the ratios of the parts,
 all measured in one run, and compared with the target (default 300 ms).  The store is a
 temporary SQLite file.
 
     .venv/bin/python scripts/bench_review.py [--docs 8] [--delay-ms 90] [--think-ms 400] [--check]
+                                             [--json-out bench/review-overhead.json]
 """
 
 from __future__ import annotations
@@ -147,6 +153,19 @@ def work_one(page: Any, bare: Any, url: str, d: SeededDocument, delay_ms: float,
     )
 
 
+def in_page(log: list[dict[str, Any]], doc_ids: list[str]) -> list[dict[str, float]]:
+    """Per document, what the page itself measured: its key handling and approve → next page ready."""
+    keys = {e["doc"]: float(e["ms"]) for e in log if e.get("kind") == "keys"}
+    waits = {e["from"]: float(e["ms"]) for e in log if e.get("kind") == "approve_to_ready"}
+    out = []
+    for doc_id in doc_ids:
+        if doc_id not in keys or doc_id not in waits:
+            raise RuntimeError(f"the page recorded no timing for document {doc_id[:8]}")
+        out.append({"keys_ms": round(keys[doc_id], 2), "approve_to_ready_ms": round(waits[doc_id], 1),
+                    "strict_overhead_ms": round(keys[doc_id] + waits[doc_id], 1)})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=8, help="documents to measure (after one warm-up)")
@@ -155,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target-ms", type=float, default=300.0, help="page overhead target per document")
     ap.add_argument("--json", action="store_true", help="print the results as JSON")
     ap.add_argument("--check", action="store_true", help="exit 1 when the overhead misses the target")
+    ap.add_argument("--json-out", type=Path, help="also write the results (JSON) to this file")
     args = ap.parse_args(argv)
     if not chromium_available():
         print("Chromium is not installed (apt-get install -y chromium)", file=sys.stderr)
@@ -176,6 +196,9 @@ def main(argv: list[str] | None = None) -> int:
             baseline_ms = (time.perf_counter() - b0) * 1000 / 5
             work_one(page, bare, live.url, docs[0], args.delay_ms, args.think_ms)  # warm-up (imports, caches)
             timings = [work_one(page, bare, live.url, d, args.delay_ms, args.think_ms) for d in docs[1:]]
+            page.wait_for_load_state("load")
+            log = page.evaluate("JSON.parse(window.sessionStorage.getItem('jimu.t.log') || '[]')")
+    measured = in_page(log, [d.id for d in docs[1:]])
 
     def mean(xs: list[float]) -> float:
         return statistics.fmean(xs)
@@ -184,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     typing = mean([t.typing_ms for t in timings])
     think = mean([t.think_ms for t in timings])
     overhead = mean([t.overhead_ms for t in timings])
-    strict = mean([t.strict_overhead_ms for t in timings])
+    driver_strict = mean([t.strict_overhead_ms for t in timings])
+    strict = mean([m["strict_overhead_ms"] for m in measured])
     nominal = mean([t.typing_nominal_ms for t in timings])
     result = {
         "documents": len(timings),
@@ -193,7 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         "mean_ms": {
             "total": round(total, 1), "typing": round(typing, 1), "think": round(think, 1),
             "overhead": round(overhead, 1), "overhead_max": round(max(t.overhead_ms for t in timings), 1),
-            "strict_overhead": round(strict, 1), "typing_nominal": round(nominal, 1),
+            "strict_overhead": round(strict, 1),
+            "strict_overhead_max": round(max(m["strict_overhead_ms"] for m in measured), 1),
+            "approve_to_next_ready": round(mean([m["approve_to_ready_ms"] for m in measured]), 1),
+            "key_handling": round(mean([m["keys_ms"] for m in measured]), 1),
+            "overhead_with_driver_keys": round(driver_strict, 1), "typing_nominal": round(nominal, 1),
             "page_load": round(mean([t.load_ms for t in timings]), 1),
             "approve_round_trip": round(mean([t.approve_ms for t in timings]), 1),
             "typing_wall": round(mean([t.typing_wall_ms for t in timings]), 1),
@@ -209,9 +237,13 @@ def main(argv: list[str] | None = None) -> int:
             "overhead_to_static_navigation": round(overhead / baseline_ms, 2) if baseline_ms else None,
         },
         "target_ms": args.target_ms,
-        "ok": overhead < args.target_ms,
-        "per_document": [asdict(t) | {"overhead_ms": round(t.overhead_ms, 1)} for t in timings],
+        "ok": strict < args.target_ms and overhead < args.target_ms,
+        "per_document": [asdict(t) | {"overhead_ms": round(t.overhead_ms, 1)} | m for t, m in zip(timings, measured,
+                                                                                                   strict=True)],
     }
+    if args.json_out:
+        args.json_out.parent.mkdir(parents=True, exist_ok=True)
+        args.json_out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=2))
     else:
@@ -224,7 +256,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  overhead parts: page load {m['page_load']:.0f} ms, approve round trip "
               f"{m['approve_round_trip']:.0f} ms; typing on the review page {m['typing_wall']:.0f} ms "
               f"vs. {m['typing']:.0f} ms on a bare page (nominal {m['typing_nominal']:.0f} ms)")
-        print(f"  strict overhead (driver's per-key cost charged to the page): {m['strict_overhead']:.0f} ms")
+        print(f"  strict overhead, measured in the page: {m['strict_overhead']:.0f} ms (worst {m['strict_overhead_max']:.0f} ms)"
+              f" = approve → next page ready {m['approve_to_next_ready']:.0f} ms + key handling {m['key_handling']:.1f} ms")
+        print(f"  with the driver's per-key cost charged to the page: {m['overhead_with_driver_keys']:.0f} ms")
         print(f"  ratios (same run): overhead/total {r['overhead_of_total']:.3f}, overhead/typing "
               f"{r['overhead_to_typing']:.3f}, overhead/target {r['overhead_to_target']:.2f}, "
               f"overhead/static-navigation {r['overhead_to_static_navigation']}×, "

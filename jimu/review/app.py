@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from jimu.review import index as review_index
 from jimu.review.auth import LoginLimiter, Passwords, SessionStore
 from jimu.review.entries import ensure_tables, purge_stale
-from jimu.review.pageimage import PageCache
+from jimu.review.pageimage import PageRenderer
 from jimu.review.service import ReviewProblem, jst
 from jimu.settings import ReviewSettings, Settings, get_review_settings, get_settings
 
@@ -51,7 +51,7 @@ class AppContext:
     sessions: SessionStore
     limiter: LoginLimiter
     templates: Jinja2Templates
-    pages: PageCache
+    pages: PageRenderer
     static_version: str
     passwords: Passwords
     relay: DelayedRelay | None = None  # publishes approved records once the undo window has passed
@@ -205,7 +205,7 @@ def create_app(
         sessions=SessionStore(rs.session_idle_s, rs.session_max_s),
         limiter=LoginLimiter(rs.login_window_s, rs.login_max_failures_per_name, rs.login_max_failures_per_ip),
         templates=templates,
-        pages=PageCache(),
+        pages=PageRenderer(settings),
         static_version=str(templates.env.globals["static_version"]),
         passwords=Passwords.from_settings(rs),
     )

@@ -25,7 +25,6 @@ def postpone(request: Request, doc_id: str, p: Posted = Depends(csrf_form)) -> R
         doc, _form = service.load_review_document(db, doc_id)
         service.take_lock(db, doc, p.s.user_name, c.review.lock_ttl_s)
         handoffs.postpone(db, doc, p.s.user_name, minutes, p.form.get("reason", ""))
-    p.s.skipped.add(doc_id)
     p.s.flash(f"{minutes}分保留しました（その間はほかの書類を開きます）", "info")
     return redirect("/next")
 

@@ -4,14 +4,22 @@ The original is read with the ingest stage (PNG/JPEG/TIFF/PDF, same limits as th
 document's page is picked by its sha256 (a feeder file holds several documents), registered onto
 its form's template when that works (straight and upright), else shown as scanned, and scaled to
 a screen-friendly width.  Only files inside the data dir are ever opened.
+
+Rendering takes a moment (a PDF page, registration), so a page is rendered once and kept: in
+memory (:class:`PageCache`) and on disk under ``<data dir>/cache/pages`` (as private as the
+originals beside it).  :class:`PageRenderer` renders in one background thread when a document is
+opened, and for the next ones in the queue, so the image is usually ready before it is asked for.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import os
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -82,3 +90,72 @@ class PageCache:
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
+
+
+class PageRenderer:
+    """Page images rendered once: memory, then disk, then a render (in the background when asked
+    ahead with :meth:`prefetch`)."""
+
+    def __init__(self, settings: Settings, memory: PageCache | None = None) -> None:
+        self.settings = settings
+        self.memory = memory or PageCache()
+        self.folder = settings.data_dir / "cache" / "pages"
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jimu-page")
+        self._inflight: dict[str, Future[bytes | None]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(sha256: str, form_id: str | None) -> str:
+        return hashlib.sha256(f"{sha256}|{form_id or ''}|{PAGE_WIDTH_PX}".encode()).hexdigest()
+
+    def _disk(self, key: str) -> Path:
+        return self.folder / f"{key}.png"
+
+    def _render(self, key: str, path: Path, sha256: str, form_id: str | None) -> bytes | None:
+        disk = self._disk(key)
+        data: bytes | None
+        try:
+            data = disk.read_bytes()
+        except OSError:
+            data = render_page_png(path, sha256, form_id, self.settings)
+            if data is not None:
+                try:
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    tmp = disk.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+                    tmp.write_bytes(data)
+                    os.replace(tmp, disk)
+                except OSError as e:  # a full disk: the page is still shown, only not kept
+                    log.info("page image not cached: %s", type(e).__name__)
+        if data is not None:
+            self.memory.put(key, data)
+        return data
+
+    def _future(self, key: str, path: Path, sha256: str, form_id: str | None) -> Future[bytes | None]:
+        with self._lock:
+            fut = self._inflight.get(key)
+            if fut is None:
+                fut = self._pool.submit(self._render, key, path, sha256, form_id)
+                self._inflight[key] = fut
+                fut.add_done_callback(lambda _f: self._forget(key))
+            return fut
+
+    def _forget(self, key: str) -> None:
+        with self._lock:
+            self._inflight.pop(key, None)
+
+    def prefetch(self, path: Path | None, sha256: str, form_id: str | None) -> None:
+        if path is None:
+            return
+        key = self.key(sha256, form_id)
+        if self.memory.get(key) is None and not self._disk(key).exists():
+            self._future(key, path, sha256, form_id)
+
+    def get(self, path: Path, sha256: str, form_id: str | None, timeout_s: float = 60.0) -> bytes | None:
+        key = self.key(sha256, form_id)
+        data = self.memory.get(key)
+        if data is not None:
+            return data
+        return self._future(key, path, sha256, form_id).result(timeout=timeout_s)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

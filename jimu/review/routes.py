@@ -50,7 +50,7 @@ from jimu.review.auth import (
     tokens_equal,
 )
 from jimu.review.entries import purge_stale
-from jimu.review.pageimage import original_file, render_page_png
+from jimu.review.pageimage import original_file
 from jimu.review.service import Filters, NotFound, ReviewProblem
 from jimu.store import repo
 from jimu.store.db import session_scope
@@ -203,6 +203,13 @@ def filters_from(request: Request) -> Filters:
         return v if v is not None and FILTER_RE.fullmatch(v) else None
 
     return Filters(form=ok("form"), batch=ok("batch"), ward=ok("ward"), mine=q.get("mine") == "1")
+
+
+def prefetch_pages(c: AppContext, db: Session, doc: Document, ahead: int = 2) -> None:
+    """Render this document's page and the next ones' in the queue in the background."""
+    c.pages.prefetch(original_file(doc.original_path, c.settings), doc.sha256, doc.form_id)
+    for nxt in service.following(db, doc, ahead):
+        c.pages.prefetch(original_file(nxt.original_path, c.settings), nxt.sha256, nxt.form_id)
 
 
 def escalated_only_for_supervisors(doc: Document, s: WebSession) -> None:
@@ -389,6 +396,7 @@ def document_page(request: Request, doc_id: str, s: WebSession = Depends(current
         service.take_lock(db, doc, s.user_name, c.review.lock_ttl_s)
         repo.append_audit(db, s.user_name, "review.open", document_id=doc.id, detail={"stage": stage})
         available = page_available(c, doc)
+        prefetch_pages(c, db, doc)
         if stage == "second":
             ev = service.blind_view(doc, form, page_available=available)
             return render(request, "entry.html", _entry_context(ev, "second"), s)
@@ -544,13 +552,9 @@ def page_image(request: Request, doc_id: str, s: WebSession = Depends(current_us
         if path is None:
             raise NotFound("ページ画像がありません")
         service.audit_page_view(db, s.user_name, doc)
-    key = f"{doc_id}:{sha}"
-    data = c.pages.get(key)
+    data = c.pages.get(path, sha, form_id)
     if data is None:
-        data = render_page_png(path, sha, form_id, c.settings)
-        if data is None:
-            raise NotFound("ページ画像を作れませんでした")
-        c.pages.put(key, data)
+        raise NotFound("ページ画像を作れませんでした")
     return Response(data, media_type="image/png")
 
 

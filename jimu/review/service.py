@@ -88,6 +88,7 @@ from jimu.review.worklist import (  # noqa: F401
     WorkList,
     WorkRow,
     _light_fields,
+    following,
     may_open,
     next_document,
     supervisor_queue,

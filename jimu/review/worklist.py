@@ -74,6 +74,10 @@ class Filters:
     def from_query(cls, q: dict[str, str]) -> Filters:
         return cls(form=q.get("form"), batch=q.get("batch"), ward=q.get("ward"), mine=q.get("mine") == "1")
 
+    def admits(self, form: str | None, batch: str | None, ward: str | None, mine: bool) -> bool:
+        return ((not self.form or form == self.form) and (not self.batch or batch == self.batch)
+                and (not self.ward or ward == self.ward) and (not self.mine or mine))
+
     def where(self, q: _Q, user: str) -> _Q:
         if self.form:
             q = q.where(Document.form_id == self.form)
@@ -87,13 +91,14 @@ class Filters:
 
 
 def _light_fields(session: Session, doc_ids: list[str]) -> dict[str, list[FieldValue]]:
+    """The restricted fields of these documents (who keyed them decides who may open a second entry)."""
     out: dict[str, list[FieldValue]] = {d: [] for d in doc_ids}
     if not doc_ids:
         return out
     q = select(FieldValue).options(load_only(
         FieldValue.id, FieldValue.document_id, FieldValue.field_id, FieldValue.status, FieldValue.reasons_json,
         FieldValue.sensitivity, FieldValue.corrected_by, FieldValue.checked_by,
-    )).where(FieldValue.document_id.in_(doc_ids))
+    )).where(FieldValue.document_id.in_(doc_ids), FieldValue.sensitivity == "restricted")
     for f in session.scalars(q):
         out[f.document_id].append(f)
     return out
@@ -159,22 +164,31 @@ def work_list(session: Session, filters: Filters, user: str, role: str, page: in
     """One page of the documents in review (oldest first) with counts over all of them, all in SQL."""
     _mend(session)
     in_review = Document.review_stage.is_not(None)
-    total = int(session.scalar(filters.where(select(func.count()).select_from(Document).where(in_review), user)) or 0)
+    # one pass over the backlog, grouped: totals, stage counts and the filters' choices all come from it
+    mine = (Document.assignee == user).label("mine")
+    groups = session.execute(select(Document.form_id, Document.batch_id, Document.ward, Document.review_stage, mine,
+                                    func.count()).where(in_review)
+                             .group_by(Document.form_id, Document.batch_id, Document.ward, Document.review_stage,
+                                       mine)).all()
+    chosen = [g for g in groups if filters.admits(g[0], g[1], g[2], bool(g[4]))]
+    total = sum(int(g[5]) for g in chosen)
+    stage_counts: dict[str, int] = {}
+    for g in chosen:
+        stage_counts[str(g[3])] = stage_counts.get(str(g[3]), 0) + int(g[5])
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
     docs = list(session.scalars(filters.where(select(Document).options(load_only(*_ROW_COLUMNS)).where(in_review), user)
                                 .order_by(Document.created_at, Document.id)
                                 .offset((page - 1) * per_page).limit(per_page)))
-    stage_counts = {str(k): int(n) for k, n in session.execute(filters.where(
-        select(Document.review_stage, func.count()).where(in_review), user).group_by(Document.review_stage))}
-    reasons = filters.where(select(ReviewReason.words, func.sum(ReviewReason.fields), func.count())
-                            .join(Document, Document.id == ReviewReason.document_id).where(in_review), user)
+    # review_reasons holds rows of documents in review only: no join unless a filter needs one
+    reasons = select(ReviewReason.words, func.sum(ReviewReason.fields), func.count())
+    if filters.query():
+        reasons = filters.where(reasons.join(Document, Document.id == ReviewReason.document_id).where(in_review), user)
     counts = sorted(((str(w), int(n), int(d)) for w, n, d in session.execute(reasons.group_by(ReviewReason.words))),
                     key=lambda t: (-t[1], t[0]))
-    form_ids = sorted(str(f) for f in session.scalars(select(Document.form_id).where(in_review).distinct()) if f)
-    batches = sorted((str(b) for b in session.scalars(select(Document.batch_id).where(in_review).distinct())),
-                     reverse=True)
-    wards = sorted(str(w) for w in session.scalars(select(Document.ward).where(in_review).distinct()) if w)
+    form_ids = sorted({str(g[0]) for g in groups if g[0]})
+    batches = sorted({str(g[1]) for g in groups}, reverse=True)
+    wards = sorted({str(g[2]) for g in groups if g[2]})
     return WorkList(rows=_rows(session, docs, user, role), total=total, reason_counts=counts,
                     stage_counts=stage_counts, forms=[(f, form_title(f)) for f in form_ids], batches=batches,
                     wards=wards, page=page, pages=pages, per_page=per_page)
@@ -223,3 +237,12 @@ def supervisor_queue(session: Session, page: int = 1, per_page: int = PER_PAGE) 
         if r.stage == "supervisor":
             r.n_flagged = len(entries.get(r.id, []))
     return rows, total
+
+
+def following(session: Session, doc: Document, n: int) -> list[Document]:
+    """The next ``n`` documents after ``doc`` in the operators' queue order (for rendering ahead)."""
+    return list(session.scalars(select(Document).options(load_only(
+        Document.id, Document.original_path, Document.sha256, Document.form_id, Document.created_at))
+        .where(Document.review_stage.in_(("review", "second")), Document.id != doc.id,
+               or_(Document.created_at > doc.created_at, (Document.created_at == doc.created_at) & (Document.id > doc.id)))
+        .order_by(Document.created_at, Document.id).limit(n)))

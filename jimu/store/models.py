@@ -139,6 +139,7 @@ class Document(Base):
         Index("ix_documents_state", "state"),
         Index("ix_documents_review_queue", "review_stage", "created_at", "id"),
         Index("ix_documents_assignee", "assignee"),
+        Index("ix_documents_state_review_stage", "state", "review_stage"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)

@@ -145,20 +145,50 @@ def test_correct_two_fields_and_approve_with_the_keyboard(store: Store, live: Li
     assert page.js_errors == []
 
 
-def test_page_image_reject_and_accepted_fields(store: Store, live: LiveApp, new_page: Any,
-                                               screenshots: Path) -> None:
+def test_page_view_outlines_the_field_zooms_pans_and_never_covers_the_input(store: Store, live: LiveApp, new_page: Any,
+                                                                            screenshots: Path) -> None:
     d = seed_document(store.factory, store.data_dir, form_id="jumin_idou", seed=103, n_misread=2)
     page = new_page()
     keyboard_login(page, live.url, "op1")
     page.goto(f"{live.url}/documents/{d.id}")
-    page.keyboard.press("F2")
+    # a wide screen opens the page view beside the fields, with the current field outlined
     wait_until(page, "(() => { const i = document.getElementById('page-img'); "
-                           "return i && i.complete && i.naturalWidth > 0; })()")
-    assert page.is_visible("#page-overlay")
-    page.screenshot(path=str(screenshots / "page-image.png"))
-    page.keyboard.press("Escape")
-    assert page.is_hidden("#page-overlay")
-    assert active_id(page).startswith("v")  # back in a field
+                     "return i && i.complete && i.naturalWidth > 0; })()")
+    assert page.is_visible("#page-view") and page.is_visible("#pv-box")
+    field = active_id(page)
+    assert field.startswith("v")
+
+    def rect(sel: str) -> dict[str, float]:
+        return dict(page.evaluate(f"(() => {{ const r = document.querySelector({sel!r}).getBoundingClientRect(); "
+                                  "return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })()"))
+
+    assert rect(f"#{field}")["right"] <= rect("#page-view")["left"]  # side by side, not over the input
+    box_before = rect("#pv-box")
+    page.keyboard.press("Alt+ArrowUp")
+    page.keyboard.press("Alt+ArrowUp")
+    assert page.inner_text("#pv-zoom") == "156%"
+    box_zoomed = rect("#pv-box")
+    assert box_zoomed["right"] - box_zoomed["left"] > 1.4 * (box_before["right"] - box_before["left"])
+    port = rect("#pv-port")  # zoomed in, the view is centred on the current field
+    assert port["left"] <= box_zoomed["left"] and box_zoomed["right"] <= port["right"] + 1
+    page.keyboard.press("Alt+Shift+ArrowLeft")  # pan (towards whichever side has page left)
+    page.keyboard.press("Alt+Shift+ArrowRight")
+    page.keyboard.press("Alt+Shift+ArrowRight")
+    page.keyboard.press("Alt+Shift+ArrowDown")
+    moved = rect("#pv-box")
+    assert (moved["left"], moved["top"]) != (box_zoomed["left"], box_zoomed["top"])  # panned
+    page.mouse.move((port["left"] + port["right"]) / 2, (port["top"] + port["bottom"]) / 2)
+    page.mouse.wheel(0, -200)  # the wheel zooms in further
+    wait_until(page, "document.getElementById('pv-zoom').textContent === '195%'")
+    assert active_id(page) == field  # the caret never left the field
+    page.keyboard.press("Tab")  # another field: the outline follows it
+    wait_until(page, "document.getElementById('pv-box').style.top !== ''")
+    page.screenshot(path=str(screenshots / "page-view.png"))
+    page.keyboard.press("Alt+0")
+    assert page.inner_text("#pv-zoom") == "100%"
+    page.keyboard.press("F2")
+    assert page.is_hidden("#page-view")
+    assert active_id(page).startswith("v")
     page.keyboard.press("Alt+a")  # the automatically accepted fields open, with their crops
     wait_until(page, "document.getElementById('accepted').open")
     wait_until(page, "Array.from(document.querySelectorAll('#accepted img')).every(i => i.complete "
@@ -173,6 +203,38 @@ def test_page_image_reject_and_accepted_fields(store: Store, live: LiveApp, new_
         assert doc is not None and doc.state == "rejected"
     assert "不備返戻にしました" in page.inner_text(".flashes")
     assert page.js_errors == []
+
+
+def test_escalate_with_a_reason_by_keyboard_then_a_supervisor_answers(store: Store, live: LiveApp, new_page: Any,
+                                                                       screenshots: Path) -> None:
+    add_user(store.factory, "sv1", "supervisor")
+    d = seed_document(store.factory, store.data_dir, form_id="jumin_idou", seed=105, n_misread=2)
+    page = new_page()
+    keyboard_login(page, live.url, "op1")
+    page.goto(f"{live.url}/documents/{d.id}")
+    page.keyboard.press("Alt+s")
+    wait_until(page, "document.getElementById('escalate-dialog').open")
+    assert active_id(page) == "escalate-reason"
+    page.keyboard.type("転入元の住所が読めない")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    with session_scope(store.factory) as s:
+        doc = s.get(Document, d.id)
+        assert doc is not None and doc.escalated_by == "op1" and doc.review_stage == "escalated"
+    sv = new_page()
+    keyboard_login(sv, live.url, "sv1")
+    sv.goto(f"{live.url}/supervisor")
+    assert "転入元の住所が読めない" in sv.inner_text("table.worklist")
+    sv.screenshot(path=str(screenshots / "supervisor-escalated.png"))
+    sv.click(f"a[href='/documents/{d.id}']")
+    sv.wait_for_load_state("load")
+    assert "相談（op1）" in sv.inner_text(".escalation")
+    with sv.expect_navigation():
+        sv.click("text=担当者に戻す")
+    with session_scope(store.factory) as s:
+        doc = s.get(Document, d.id)
+        assert doc is not None and doc.escalated_by is None and doc.review_stage == "review"
+    assert page.js_errors == [] and sv.js_errors == []
 
 
 def test_f1_lists_every_key_over_the_page_and_returns_to_the_field(store: Store, live: LiveApp, new_page: Any,
@@ -232,3 +294,46 @@ def test_blind_double_entry_of_a_restricted_field(store: Store, live: LiveApp, n
     assert record["fields"]["mynumber"] == number
     assert record["acceptance"]["mynumber"]["checked_by"] == "op2"
     assert first.js_errors == [] and second.js_errors == []
+
+
+def test_supervisor_sees_the_differing_digits_and_takes_an_entry_with_one_key(store: Store, live: LiveApp,
+                                                                               new_page: Any, screenshots: Path) -> None:
+    from tests.test_review_flow import _another_valid_mynumber
+
+    add_user(store.factory, "sv1", "supervisor")
+    d = seed_document(store.factory, store.data_dir, form_id="kaigo_nintei", seed=106)
+    truth = str(d.truth["mynumber"])
+    other = _another_valid_mynumber(truth)
+    pk = field_input_id(store, d.id, "mynumber")[1:]
+    first = new_page()
+    keyboard_login(first, live.url, "op1")
+    first.goto(f"{live.url}/documents/{d.id}")
+    first.fill(f"#v{pk}", truth)
+    first.keyboard.press("Enter")
+    with first.expect_navigation():
+        first.keyboard.press("F9")
+    second = new_page()
+    keyboard_login(second, live.url, "op2")
+    second.goto(f"{live.url}/documents/{d.id}")
+    second.keyboard.type(other)
+    second.keyboard.press("Enter")
+    with second.expect_navigation():
+        second.keyboard.press("Control+Enter")
+    sv = new_page()
+    keyboard_login(sv, live.url, "sv1")
+    sv.goto(f"{live.url}/supervisor/documents/{d.id}")
+    marked_first = "".join(sv.eval_on_selector_all("dd.diff.first mark", "ms => ms.map(m => m.textContent)"))
+    marked_second = "".join(sv.eval_on_selector_all("dd.diff.second mark", "ms => ms.map(m => m.textContent)"))
+    assert marked_first and marked_second  # the digits keyed differently are marked, the rest are not
+    assert len(marked_first) < len(truth) and len(marked_second) < len(other)
+    sv.screenshot(path=str(screenshots / "supervisor-diff.png"))
+    assert active_id(sv) == f"d{pk}"
+    sv.keyboard.press("Alt+2")  # take the second entry into the field
+    assert sv.input_value(f"#d{pk}") == other
+    sv.keyboard.press("Alt+1")
+    assert sv.input_value(f"#d{pk}") == truth
+    with sv.expect_navigation():
+        sv.keyboard.press("Control+Enter")
+    [record] = wait_for_records(store, 1)
+    assert record["fields"]["mynumber"] == truth and record["acceptance"]["mynumber"]["checked_by"] == "sv1"
+    assert first.js_errors == [] and second.js_errors == [] and sv.js_errors == []

@@ -21,11 +21,32 @@
   "use strict";
 
   var root = document.getElementById("review");
+
+  // what the page costs the operator, measured here (scripts/bench_review.py reads it): from the
+  // approve key to the next page ready for typing, and the time the page's own key handling takes
+  function nowMs() { return performance.timeOrigin + performance.now(); }
+  function timingLog(entry) {
+    try {
+      var log = JSON.parse(window.sessionStorage.getItem("jimu.t.log") || "[]");
+      log.push(entry);
+      window.sessionStorage.setItem("jimu.t.log", JSON.stringify(log.slice(-500)));
+    } catch (e) { /* storage off: nothing measured */ }
+  }
+  function pageReady() {
+    var at = null;
+    try {
+      at = window.sessionStorage.getItem("jimu.t.approve");
+      window.sessionStorage.removeItem("jimu.t.approve");
+    } catch (e) { /* storage off */ }
+    if (at) timingLog({ kind: "approve_to_ready", from: JSON.parse(at).doc, ms: nowMs() - JSON.parse(at).t });
+  }
+  var keyMs = 0;
   if (!root) {
     // other pages: put the caret where the page says (autofocus alone is applied lazily, so keys
     // typed right after the page loaded could go nowhere)
     var first = document.querySelector("[autofocus]");
     if (first && document.activeElement !== first) first.focus();
+    pageReady();
     document.addEventListener("keydown", function (ev) { // Alt+Z: take back the last approval
       var undo = document.getElementById("reopen-form");
       if (undo && ev.altKey && ev.code === "KeyZ") {
@@ -190,7 +211,9 @@
     var start = after ? list.indexOf(after) + 1 : 0;
     for (var i = 0; i < list.length; i++) {
       var el = list[(start + i) % list.length];
-      if (el !== after && !el.classList.contains("ok")) return el;
+      // a field whose save is still on its way counts as confirmed here (a slow answer must not pull
+      // the caret back); if the server refuses it, the error takes the caret there
+      if (el !== after && !el.classList.contains("ok") && !el.classList.contains("pending")) return el;
     }
     return null;
   }
@@ -259,6 +282,8 @@
     focusInput(list[(i + step + list.length) % list.length]);
   }
 
+  var approveKeyAt = 0;
+
   function approve() {
     if (submitting || !form) return;
     Promise.all(Array.from(pending.values())).then(function () {
@@ -276,6 +301,10 @@
       }
       submitting = true;
       say("送信しています…");
+      timingLog({ kind: "keys", doc: root.dataset.doc, ms: keyMs });
+      try {
+        window.sessionStorage.setItem("jimu.t.approve", JSON.stringify({ doc: root.dataset.doc, t: approveKeyAt || nowMs() }));
+      } catch (e) { /* storage off */ }
       var confirmed = document.getElementById("confirmed");  // the server refuses an approve without these
       if (confirmed) confirmed.value = flaggedInputs().map(function (el) { return el.dataset.pk; }).join(",");
       form.submit();
@@ -451,6 +480,7 @@
     }
     if (key === "F9" || (key === "Enter" && (ev.ctrlKey || ev.metaKey))) {
       ev.preventDefault();
+      approveKeyAt = performance.timeOrigin + ev.timeStamp;
       approve();
       return;
     }
@@ -476,6 +506,7 @@
     if (inField && key === "Enter" && !ev.shiftKey && !ev.altKey) {
       ev.preventDefault();
       confirmField(t);
+      keyMs += performance.now() - ev.timeStamp; // from the key press to the caret in the next field
       return;
     }
     if (inField && key === "Tab") {
@@ -505,5 +536,6 @@
   // a page that came back with errors starts at the first of them
   focusInput(allInputs().filter(function (el) { return el.classList.contains("error"); })[0] ||
     nextUnconfirmed(null) || allInputs()[0]);
+  pageReady();
 })();
 

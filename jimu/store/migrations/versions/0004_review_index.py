@@ -38,6 +38,7 @@ def upgrade() -> None:
             b.add_column(sa.Column(name, type_, nullable=True))
     op.create_index("ix_documents_review_queue", "documents", ["review_stage", "created_at", "id"])
     op.create_index("ix_documents_assignee", "documents", ["assignee"])
+    op.create_index("ix_documents_state_review_stage", "documents", ["state", "review_stage"])
     op.create_table(
         "review_reasons",
         sa.Column("id", BIGINT_PK, autoincrement=True, nullable=False),
@@ -56,6 +57,7 @@ def downgrade() -> None:
     op.drop_index("ix_review_reasons_words", table_name="review_reasons")
     op.drop_index("ix_review_reasons_document_id", table_name="review_reasons")
     op.drop_table("review_reasons")
+    op.drop_index("ix_documents_state_review_stage", table_name="documents")
     op.drop_index("ix_documents_assignee", table_name="documents")
     op.drop_index("ix_documents_review_queue", table_name="documents")
     with op.batch_alter_table("documents") as b:
