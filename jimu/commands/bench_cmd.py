@@ -284,3 +284,31 @@ def foreign(
         prov = provenance([forms_dir], [], Thresholds.load().version) | {"seed": seed, "count": count}
         json_out.write_text(json.dumps({"_provenance": prov} | r, ensure_ascii=False, indent=2))
         console.print(f"wrote {json_out}")
+
+
+@app.command("review-scale")
+def review_scale(
+    small: int = typer.Option(100, "--small", min=1, help="Documents in review in the small store."),
+    large: int = typer.Option(10_000, "--large", min=1, help="Documents in review in the large store."),
+    seed: int = typer.Option(907, "--seed"),
+    repeat: int = typer.Option(15, "--repeat", min=3, help="Timed requests per response (median)."),
+    work: Path = typer.Option(Path("data/bench-review-scale"), "--work", help="Scratch folder (emptied first)."),
+    json_out: Path | None = typer.Option(None, "--json-out"),
+) -> None:
+    """Work list, a deep page, /next, the review page and a cached page image with a small and a
+    large backlog, same run: the ratio says whether each stays flat."""
+    import shutil
+
+    from jimu.bench import review_scale as bench
+
+    shutil.rmtree(work, ignore_errors=True)
+    with console.status(f"building {small} and {large} documents in review, then timing…"):
+        r = bench.run(work.resolve(), small=small, large=large, seed=seed, repeat=repeat)
+    t = Table("response", f"ms at {small}", f"ms at {large}", "large ÷ small", "target", "met",
+              title="Review app at scale (medians, same run)")
+    for name, row in r["responses"].items():
+        t.add_row(name, f"{row['ms_small']:.1f}", f"{row['ms_large']:.1f}", f"{row['ratio']:.2f}×",
+                  f"< {row['target_ms']:.0f} ms", "yes" if row["meets_target"] else "NO")
+    console.print(t)
+    if json_out:
+        bench.write(r, json_out)
