@@ -1,6 +1,7 @@
 """What every review page shares: errors the UI shows, form lookups, stages, locks, audit of views.
 
-Stages of a document in state ``review`` (derived from its fields, nothing extra is stored for it):
+Stages of a document in state ``review``, derived from its fields (:mod:`jimu.review.index` keeps a copy
+in the store for the queues to sort on); an operator's question to a supervisor adds ``escalated``:
 
 ``review``
     Some field is flagged, or no operator has approved it yet.  An operator checks the flagged
