@@ -381,3 +381,14 @@ def test_opening_a_document_renders_its_page_and_the_next_ones_ahead(store: Stor
         assert time.monotonic() < deadline, "pages were not rendered ahead"
         time.sleep(0.2)
     assert op1.get(f"/documents/{docs[0].id}/page.png").status_code == 200
+
+
+@pytest.mark.slow
+def test_ten_thousand_documents_in_review_are_paged_counted_and_served(store: Store) -> None:
+    ids = build_backlog(store.factory, 10_000, seed=9, batches=40)
+    with session_scope(store.factory) as s:
+        last = work_list(s, Filters(), "op1", "operator", page=200, per_page=50)
+        assert last.total == 10_000 and last.pages == 200 and [r.id for r in last.rows] == ids[-50:]
+        assert sum(n for _, _, n in last.reason_counts) >= 10_000  # every document has a reason
+        assert next_document(s, Filters(), "op1", "operator", set()) == ids[0]
+        assert review_index.stale_count(s) == 0
