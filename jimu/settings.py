@@ -1,31 +1,66 @@
-"""One settings object for the whole application (env prefix ``JIMU_``)."""
+"""One settings object for the whole application: :class:`Settings`, read from ``JIMU_*`` variables.
+
+Nothing else in Jimu reads its own variables from the environment: code asks :func:`get_settings`
+(cached; tests that change a variable call ``get_settings.cache_clear()``). The review app's part is
+the nested ``Settings.review`` (:class:`ReviewOptions`), set by ``JIMU_REVIEW_*`` (``JIMU_REVIEW_LOCK_TTL_S``
+→ ``review.lock_ttl_s``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent
 
 
 def _default_shared_data() -> Path:
-    """Master data lives in ``../shared/data`` beside the checkout; a copy ships in ``jimu/fixtures/data``."""
-    shared = REPO_ROOT.parent / "shared" / "data"
+    """Master data lives in ``../shared/data`` beside a checkout; a copy ships in ``jimu/fixtures/data``."""
+    shared = PACKAGE_DIR.parent.parent / "shared" / "data"
     if (shared / "chiba_city_towns.csv").exists():
         return shared
     return PACKAGE_DIR / "fixtures" / "data"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="JIMU_", extra="ignore")
+class ReviewOptions(BaseModel):
+    """The review web app's settings (``jimu review serve``): ``Settings.review``, env ``JIMU_REVIEW_<NAME>``."""
 
-    data_dir: Path = REPO_ROOT / "data"
-    master_data_dir: Path = _default_shared_data()
-    forms_dir: Path = PACKAGE_DIR / "forms_schema"
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    lock_ttl_s: float = 600.0  # a document opened by an operator stays locked to them this long (refreshed on use)
+    session_idle_s: float = 1800.0  # a session unused this long is logged out
+    session_max_s: float = 12 * 3600.0  # … and every session ends after this long
+    cookie_secure: bool = False  # set True when served over HTTPS (adds the Secure cookie flag)
+    login_window_s: float = 900.0  # failed logins are counted over this window …
+    login_max_failures_per_name: int = 5  # … per user name
+    login_max_failures_per_ip: int = 20  # … and per client address
+    worklist_limit: int = 50  # rows on one page of the work list (counts cover every matching document)
+    relay_after_approve: bool = True  # run the outbox relay after an approval (in the background) …
+    undo_window_s: float = 20.0  # … this long after it, so the operator can still take it back (Alt+Z)
+    # argon2id cost of new password hashes (argon2-cffi's defaults, RFC 9106 "low memory"); a stored hash
+    # with other parameters is re-hashed at the next successful login
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
+
+
+class Settings(BaseSettings):
+    # JIMU_REVIEW_LOCK_TTL_S → review.lock_ttl_s: "_" splits a nested model's name from its field, once
+    model_config = SettingsConfigDict(env_prefix="JIMU_", extra="ignore", env_nested_delimiter="_",
+                                      env_nested_max_split=1)
+
+    # relative to the working directory, resolved where it is used (a Prefect worker runs in the checkout)
+    data_dir: Path = Path("data")
+    master_data_dir: Path = Field(default_factory=_default_shared_data)
+    # more folders of form definitions (a city's own forms), os.pathsep-separated: see :attr:`extra_forms_dirs`
+    forms_dirs: str = ""
+    # another thresholds file than the shipped, calibrated jimu/validators/thresholds.json
+    thresholds_file: Path | None = None
 
     # input limits (ingest)
     max_file_bytes: int = 200 * 1024 * 1024
@@ -47,10 +82,10 @@ class Settings(BaseSettings):
     # OCR
     tesseract_timeout_s: float = 30.0
     ocr_engine: str = "ppocr"  # text/kana/phone fields: the PP-OCRv6 recogniser; or "tesserocr" / "pytesseract"
-
-    @property
-    def towns_csv(self) -> Path:
-        return self.master_data_dir / "chiba_city_towns.csv"
+    # rendered form templates are also kept on disk under {data_dir}/cache/templates (False: memory only)
+    template_disk_cache: bool = True
+    # the font the vocabulary snap draws glyphs with to compare look-alikes (None: the first CJK font found)
+    glyph_font: Path | None = None
 
     # record store + queue (jimu/store, jimu/queue)
     # where originals are kept, by sha256 under relative keys: None → the data folder; a shared
@@ -68,6 +103,18 @@ class Settings(BaseSettings):
     csv_export: bool = False
     csv_export_format: str = "csv-cp932"  # or "csv-utf8-bom"
     csv_export_dir: Path | None = None  # None → {data_dir}/exports
+
+    # the review web app (JIMU_REVIEW_*)
+    review: ReviewOptions = ReviewOptions()
+
+    @property
+    def towns_csv(self) -> Path:
+        return self.master_data_dir / "chiba_city_towns.csv"
+
+    @property
+    def extra_forms_dirs(self) -> tuple[Path, ...]:
+        """The folders named in ``JIMU_FORMS_DIRS``, in order."""
+        return tuple(Path(p) for p in self.forms_dirs.split(os.pathsep) if p)
 
     @property
     def resolved_database_url(self) -> str:
@@ -97,40 +144,6 @@ def get_settings() -> Settings:
     return Settings()
 
 
-
-class ReviewSettings(BaseSettings):
-    """Settings of the review web app (``jimu review serve``); env prefix ``JIMU_REVIEW_``.
-
-    The app uses :class:`Settings` for the store, the queue and the data dir, and these for itself.
-    """
-
-    model_config = SettingsConfigDict(env_prefix="JIMU_REVIEW_", extra="ignore")
-
-    lock_ttl_s: float = 600.0  # a document opened by an operator stays locked to them this long (refreshed on use)
-    session_idle_s: float = 1800.0  # a session unused this long is logged out
-    session_max_s: float = 12 * 3600.0  # … and every session ends after this long
-    cookie_secure: bool = False  # set True when served over HTTPS (adds the Secure cookie flag)
-    login_window_s: float = 900.0  # failed logins are counted over this window …
-    login_max_failures_per_name: int = 5  # … per user name
-    login_max_failures_per_ip: int = 20  # … and per client address
-    worklist_limit: int = 50  # rows on one page of the work list (counts cover every matching document)
-    relay_after_approve: bool = True  # run the outbox relay after an approval (in the background) …
-    undo_window_s: float = 20.0  # … this long after it, so the operator can still take it back (Alt+Z)
-    # argon2id cost of new password hashes (argon2-cffi's defaults, RFC 9106 "low memory"); a stored hash
-    # with other parameters is re-hashed at the next successful login
-    argon2_time_cost: int = 3
-    argon2_memory_kib: int = 65536
-    argon2_parallelism: int = 4
-
-
-@lru_cache(maxsize=1)
-def get_review_settings() -> ReviewSettings:
-    return ReviewSettings()
-
-
 def thresholds_path() -> Path | None:
-    """``JIMU_THRESHOLDS_FILE`` overrides the shipped, calibrated thresholds (jimu/validators/thresholds.json)."""
-    import os
-
-    p = os.environ.get("JIMU_THRESHOLDS_FILE")
-    return Path(p) if p else None
+    """``JIMU_THRESHOLDS_FILE``: another thresholds file than the shipped, calibrated one."""
+    return get_settings().thresholds_file

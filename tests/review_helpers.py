@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from jimu.settings import ReviewSettings, Settings
+from jimu.settings import ReviewOptions, Settings
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct-horse-42"
@@ -45,7 +45,7 @@ def add_user(factory: sessionmaker[Session], name: str, role: str = "operator", 
         user.active = active
 
 
-def review_settings_for_tests(**overrides: Any) -> ReviewSettings:
+def review_settings_for_tests(**overrides: Any) -> ReviewOptions:
     """Review settings for tests: cheap password hashing (the same parameters as the test accounts)."""
     from tests.review_live import CHEAP_HASHER
 
@@ -53,15 +53,20 @@ def review_settings_for_tests(**overrides: Any) -> ReviewSettings:
     values: dict[str, Any] = {"argon2_time_cost": p.time_cost, "argon2_memory_kib": p.memory_cost,
                               "argon2_parallelism": p.parallelism, "undo_window_s": 0.0}
     values.update(overrides)
-    return ReviewSettings(**values)
+    return ReviewOptions(**values)
 
 
-def make_client(store: Store, review_settings: ReviewSettings | None = None) -> Any:
+def with_review(settings: Settings, review: ReviewOptions | None = None) -> Settings:
+    """``settings`` with the review app's part replaced (by default: :func:`review_settings_for_tests`)."""
+    return settings.model_copy(update={"review": review or review_settings_for_tests()})
+
+
+def make_client(store: Store, review_settings: ReviewOptions | None = None) -> Any:
     from fastapi.testclient import TestClient
 
     from jimu.review.app import create_app
 
-    app = create_app(store.settings, review_settings or review_settings_for_tests(), factory=store.factory)
+    app = create_app(with_review(store.settings, review_settings), factory=store.factory)
     return TestClient(app, base_url="http://testserver")
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from argon2 import PasswordHasher
 from sqlalchemy.orm import Session, sessionmaker
 
-from jimu.settings import ReviewSettings, Settings
+from jimu.settings import ReviewOptions, Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -52,7 +52,7 @@ class LiveApp:
 
 
 @contextmanager
-def live_app(settings: Settings, review_settings: ReviewSettings | None = None,
+def live_app(settings: Settings, review_settings: ReviewOptions | None = None,
              factory: sessionmaker[Session] | None = None) -> Iterator[LiveApp]:
     """Serve ``create_app(settings)`` with uvicorn in a background thread on 127.0.0.1 and a free port."""
     import uvicorn
@@ -61,9 +61,9 @@ def live_app(settings: Settings, review_settings: ReviewSettings | None = None,
     from jimu.store.db import init_db
 
     factory = factory or init_db(settings)
-    from tests.review_helpers import review_settings_for_tests
+    from tests.review_helpers import with_review
 
-    app = create_app(settings, review_settings or review_settings_for_tests(), factory=factory)
+    app = create_app(with_review(settings, review_settings), factory=factory)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                                            lifespan="off"))

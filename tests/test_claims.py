@@ -19,8 +19,8 @@ from jimu.settings import get_settings
 from jimu.store import claims
 from jimu.store.db import dispose_engines, init_db, session_scope
 from jimu.store.models import Batch, FileClaim
-from jimu.store.testing import create_pg_database, drop_pg_database
 from tests.pipeline_helpers import SAMPLES, isolated_settings
+from tests.service_helpers import create_pg_database, drop_pg_database
 
 SAMPLE = "juminhyo_kofu_office_s424242_0000.jpg"
 

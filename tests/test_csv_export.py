@@ -32,8 +32,8 @@ from jimu.queue.message import build_record_message
 from jimu.settings import get_settings
 from jimu.store import repo
 from jimu.store.db import dispose_engines, init_db, session_scope
-from jimu.store.testing import sample_field_inputs
 from tests.pipeline_helpers import isolated_settings
+from tests.service_helpers import sample_field_inputs
 
 FORM_IDS = ["inkan_toroku", "jumin_idou", "juminhyo_kofu", "kaigo_nintei", "kodomo_iryohi"]
 

@@ -26,13 +26,16 @@ VALUES = {"guardian_name": "佐藤花子", "guardian_kana": "サトウハナコ"
 def foreign_forms(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from jimu.extractors.templates import clear_caches
     from jimu.forms_schema.loader import clear_cache
+    from jimu.settings import get_settings
 
     monkeypatch.setenv("JIMU_FORMS_DIRS", str(FOREIGN))
     monkeypatch.setenv("JIMU_TEMPLATE_DISK_CACHE", "0")
+    get_settings.cache_clear()
     clear_cache()
     clear_caches()
     yield
     monkeypatch.delenv("JIMU_FORMS_DIRS")
+    get_settings.cache_clear()
     clear_cache()
     clear_caches()
 

@@ -22,15 +22,18 @@ FOREIGN = Path(__file__).resolve().parent / "resources" / "foreign"
 def city(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     from jimu.extractors.templates import clear_caches
     from jimu.forms_schema.loader import clear_cache
+    from jimu.settings import get_settings
 
     folder = tmp_path / "forms"
     shutil.copytree(FOREIGN, folder)
     monkeypatch.setenv("JIMU_FORMS_DIRS", str(folder))
     monkeypatch.setenv("JIMU_TEMPLATE_DISK_CACHE", "0")
+    get_settings.cache_clear()
     clear_cache()
     clear_caches()
     yield folder
     monkeypatch.delenv("JIMU_FORMS_DIRS")
+    get_settings.cache_clear()
     clear_cache()
     clear_caches()
 

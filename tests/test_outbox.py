@@ -28,7 +28,7 @@ from jimu.settings import get_settings
 from jimu.store import repo
 from jimu.store.db import dispose_engines, init_db, session_scope
 from jimu.store.models import Document, OutboxMessage
-from jimu.store.testing import (
+from tests.service_helpers import (
     AMQP_URL,
     create_pg_database,
     drop_pg_database,

@@ -23,7 +23,7 @@ from jimu.queue.dedupe import DedupingConsumer, SeenStore
 from jimu.queue.message import SCHEMA_PATH, record_message_schema, validate_record_message
 from jimu.queue.sqlite_queue import SqliteQueue
 from jimu.settings import Settings, get_settings
-from jimu.store.testing import AMQP_URL, require_amqp, unique_queue_name
+from tests.service_helpers import AMQP_URL, require_amqp, unique_queue_name
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,18 +1,21 @@
-"""RabbitMQ unreachable for the whole batch: nothing is lost, and everything is delivered once it returns."""
+"""RabbitMQ unreachable for the whole batch: nothing is lost, and everything is delivered once it returns;
+and the kill -9 check's broker-side tap (counts every message, forwards it to the center's queue)."""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from jimu.pipeline.batch import run_batch_plain
+from jimu.reliability import broker_counts
 from jimu.settings import get_settings
-from jimu.store.testing import AMQP_URL, require_amqp
 from jimu.validators.policy import THRESHOLD_KINDS
 from tests.pipeline_helpers import copy_sample, isolated_settings
+from tests.service_helpers import AMQP_URL, require_amqp
 
 pytestmark = pytest.mark.integration
 
@@ -85,3 +88,63 @@ def _delete_queue(name: str) -> None:
         ch.exchange_delete(f"{name}.dlx")
     finally:
         conn.close()
+
+
+def test_tap_counts_every_copy_and_forwards_it_unchanged() -> None:
+    """``broker_counts(..., forward_to=)``: counted with no de-duplication, forwarded body and properties
+    unchanged to a queue declared as Jimu declares its own, and the original acked; the center's
+    de-duplicating consumer then sees each record once."""
+    import pika
+
+    from jimu.queue.amqp_queue import AmqpQueue
+    from jimu.queue.dedupe import DedupingConsumer, SeenStore
+    from jimu.queue.message import encode_body
+
+    require_amqp()
+    queue = f"jimu.test.tap.{uuid.uuid4().hex[:8]}"
+    center = f"{queue}.center"
+    bodies = {"r1:1": {"record_id": "r1", "n": "一"}, "r2:1": {"record_id": "r2", "n": "二"}}
+    try:
+        assert broker_counts(AMQP_URL, queue, forward_to=center) == Counter()  # nothing published yet: empty
+        with AmqpQueue(AMQP_URL, queue) as q:
+            for mid in ("r1:1", "r2:1", "r1:1"):  # r1 twice, as a relay killed after the confirm republishes it
+                q.publish(mid, bodies[mid])
+        seen: Counter[str] = Counter({"r0:1": 1})
+        assert broker_counts(AMQP_URL, queue, seen, forward_to=center) is seen
+        assert seen == Counter({"r0:1": 1, "r1:1": 2, "r2:1": 1})
+        assert broker_counts(AMQP_URL, queue, forward_to=center) == Counter()  # the originals were acked
+
+        conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        try:
+            ch = conn.channel()
+            got = []
+            while True:
+                method, props, body = ch.basic_get(center, auto_ack=False)
+                if method is None:
+                    break
+                got.append((props.message_id, body, props.delivery_mode, props.content_type, props.type))
+            conn.close()  # not acked: back on the center queue
+        finally:
+            if conn.is_open:
+                conn.close()
+        assert sorted(got) == sorted((mid, encode_body(bodies[mid]), 2, "application/json", "jimu.record")
+                                     for mid in ("r1:1", "r2:1", "r1:1"))
+
+        with AmqpQueue(AMQP_URL, center) as cq:  # Jimu's own declaration matches: no PRECONDITION_FAILED
+            assert cq.stats().ready == 3
+            consumer = DedupingConsumer(cq, SeenStore(":memory:"))
+            ids = []
+            while msgs := consumer.get(10, 1.0):
+                for m in msgs:
+                    ids.append(m.message_id)
+                    if m.message_id == "r2:1":
+                        consumer.reject(m)  # requeue=False: dead-lettered through the center's own .dlx
+                    else:
+                        consumer.ack(m)
+            assert sorted(ids) == ["r1:1", "r2:1"] and consumer.duplicates == 1
+            st = cq.stats()
+            assert (st.ready, st.dead) == (0, 1)
+    finally:
+        for name in (queue, center):
+            with AmqpQueue(AMQP_URL, name) as q:
+                q.delete_topology()

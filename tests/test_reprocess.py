@@ -35,6 +35,7 @@ def flagged_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     summary = run_batch_plain(inbox, workers=1)
     assert summary.states == {"review": 2}
     monkeypatch.setenv("JIMU_THRESHOLDS_FILE", _thresholds(tmp_path / "loose.json", LOOSE, "loose"))
+    get_settings.cache_clear()
     return summary.batch_id
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from jimu.commands import review_cmd, users_cmd
 from jimu.errors import UserAdminError
-from jimu.settings import get_review_settings, get_settings
+from jimu.settings import get_settings
 from jimu.store.db import dispose_engines, init_db, session_scope
 from jimu.store.models import AuditEntry, User
 
@@ -28,10 +28,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("JIMU_REVIEW_ARGON2_MEMORY_KIB", "1024")
     monkeypatch.setenv("JIMU_REVIEW_ARGON2_PARALLELISM", "1")
     get_settings.cache_clear()
-    get_review_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
-    get_review_settings.cache_clear()
     dispose_engines()
 
 

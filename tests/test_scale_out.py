@@ -56,7 +56,7 @@ def _wait_http(url: str, timeout_s: float = 90.0) -> None:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from jimu.fixtures.corpus import generate
     from jimu.store.db import init_db
-    from jimu.store.testing import create_pg_database, drop_pg_database
+    from tests.service_helpers import create_pg_database, drop_pg_database
 
     root = tmp_path_factory.mktemp("scale")
     store_url = create_pg_database("jimu_scale")

@@ -35,7 +35,7 @@ from jimu.store.db import (
     upgrade,
 )
 from jimu.store.models import AuditEntry, Base, Document, OutboxMessage, User
-from jimu.store.testing import create_pg_database, drop_pg_database, sample_field_inputs
+from tests.service_helpers import create_pg_database, drop_pg_database, sample_field_inputs
 
 FORM = "kaigo_nintei"
 

@@ -70,7 +70,7 @@ _EXTRACTOR: Any = None
 
 def _init_worker(engine: str | None) -> None:
     global _EXTRACTOR
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # for tesseract's OpenMP (its own variable, read by children too)
     import cv2
 
     cv2.setNumThreads(1)

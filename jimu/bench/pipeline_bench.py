@@ -87,6 +87,7 @@ def _fresh_data(work: Path, name: str) -> Path:
     data = work / name
     if data.exists():
         shutil.rmtree(data)
+    # set in the environment, not only in this process's settings: the passes' worker processes read it too
     os.environ["JIMU_DATA_DIR"] = str(data)
     os.environ["JIMU_INBOX_SETTLE_S"] = "0"
     get_settings.cache_clear()

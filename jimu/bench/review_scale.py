@@ -110,17 +110,17 @@ def _app(data_dir: Path, n: int, seed: int, database_url: str | None) -> Iterato
     from jimu.review.app import create_app
     from jimu.review.auth import create_user
     from jimu.review.seed import seed_document
-    from jimu.settings import ReviewSettings
+    from jimu.settings import ReviewOptions
     from jimu.store.db import dispose_engines, init_db, session_scope
 
-    settings = Settings(data_dir=data_dir, database_url=database_url, queue_url=None)
+    review = ReviewOptions(relay_after_approve=False, argon2_time_cost=1, argon2_memory_kib=8, argon2_parallelism=1)
+    settings = Settings(data_dir=data_dir, database_url=database_url, queue_url=None, review=review)
     factory = init_db(settings)
     with session_scope(factory) as s:
         create_user(s, "bench", "operator", "bench-password-1", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     ids = build_backlog(factory, n, seed=seed)
     with_page = seed_document(factory, data_dir, form_id="jumin_idou", seed=seed, n_misread=2).id
-    app = create_app(settings, ReviewSettings(relay_after_approve=False, argon2_time_cost=1, argon2_memory_kib=8,
-                                                    argon2_parallelism=1), factory=factory)
+    app = create_app(settings, factory=factory)
     try:
         with TestClient(app) as c:
             token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").text)

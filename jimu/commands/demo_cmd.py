@@ -28,7 +28,8 @@ def demo(
     from jimu.fixtures import corpus
     from jimu.fixtures.contact_sheet import contact_sheet
 
-    if "JIMU_INTAKE_DATE" not in os.environ:  # the simulated forms are dated as if filed on CORPUS_TODAY
+    if get_settings().intake_date is None:  # the simulated forms are dated as if filed on CORPUS_TODAY
+        # set in the environment, not only here: the flow's worker processes read their own settings
         os.environ["JIMU_INTAKE_DATE"] = corpus.CORPUS_TODAY.isoformat()
         get_settings.cache_clear()
     settings = get_settings()

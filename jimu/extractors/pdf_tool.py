@@ -123,7 +123,7 @@ class _Worker:
             "runpy.run_path(sys.argv[1], run_name='__jimu_pdf_worker__')['_worker_main']"
             "(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))"
         )
-        env = dict(os.environ)
+        env = dict(os.environ)  # the worker inherits the environment, with thread limits for its libraries
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
         try:

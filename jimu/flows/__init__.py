@@ -3,4 +3,4 @@
 
 import os
 
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jimu")
+os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "jimu")  # Prefect's own variable, set before it is imported

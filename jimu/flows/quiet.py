@@ -115,8 +115,9 @@ class DropKnownNoise(logging.Filter):
 
 def quiet_prefect() -> None:
     """Call before importing anything from ``prefect``."""
-    home = get_settings().data_dir / "prefect"
+    home = get_settings().data_dir.resolve() / "prefect"
     home.mkdir(parents=True, exist_ok=True)
+    # Prefect's own variables, set before it is imported (and inherited by the processes it starts)
     os.environ.setdefault("PREFECT_HOME", str(home))
     for k, v in _DEFAULTS.items():
         os.environ.setdefault(k, v)

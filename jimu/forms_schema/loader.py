@@ -148,10 +148,9 @@ def check_template_image(form: FormDefinition, source: str) -> None:
 def forms_dirs() -> tuple[Path, ...]:
     """Where forms are loaded from: Jimu's own folder, then each folder in ``JIMU_FORMS_DIRS``
     (``os.pathsep``-separated), where a city keeps its own forms (YAML + blank scan)."""
-    import os
+    from jimu.settings import get_settings
 
-    extra = os.environ.get("JIMU_FORMS_DIRS", "")
-    return (FORMS_DIR, *(Path(p) for p in extra.split(os.pathsep) if p))
+    return (FORMS_DIR, *get_settings().extra_forms_dirs)
 
 
 def load_all_forms(forms_dir: Path | None = None) -> dict[str, FormDefinition]:

@@ -79,7 +79,7 @@ _EXTRACTOR: Any = None
 def init_worker(engine: str | None = None) -> None:
     """Load the OCR engine and models once per worker process."""
     global _EXTRACTOR
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # for tesseract's OpenMP (its own variable, read by children too)
     import cv2
 
     cv2.setNumThreads(1)

@@ -31,7 +31,7 @@ from jimu.review.auth import LoginLimiter, Passwords, SessionStore
 from jimu.review.entries import ensure_tables, purge_stale
 from jimu.review.pageimage import PageRenderer
 from jimu.review.service import ReviewProblem, jst
-from jimu.settings import ReviewSettings, Settings, get_review_settings, get_settings
+from jimu.settings import ReviewOptions, Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ CSP: Final = ("default-src 'self'; img-src 'self'; script-src 'self'; style-src 
 @dataclass
 class AppContext:
     settings: Settings
-    review: ReviewSettings
+    review: ReviewOptions  # settings.review
     factory: sessionmaker[Session]
     sessions: SessionStore
     limiter: LoginLimiter
@@ -175,18 +175,13 @@ def _templates() -> Jinja2Templates:
     return templates
 
 
-def create_app(
-    settings: Settings | None = None,
-    review_settings: ReviewSettings | None = None,
-    *,
-    factory: sessionmaker[Session] | None = None,
-) -> FastAPI:
-    """The review app against ``settings``' store (created/migrated when needed)."""
+def create_app(settings: Settings | None = None, *, factory: sessionmaker[Session] | None = None) -> FastAPI:
+    """The review app against ``settings``' store (created/migrated when needed), with ``settings.review``."""
     from jimu.review import routes
     from jimu.store.db import init_db
 
     settings = settings or get_settings()
-    rs = review_settings or get_review_settings()
+    rs = settings.review
     if factory is None:
         factory = init_db(settings)
     bind = factory.kw.get("bind")

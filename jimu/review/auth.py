@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jimu.errors import UserAdminError
-from jimu.settings import ReviewSettings
+from jimu.settings import ReviewOptions
 from jimu.store.models import ROLES, User
 
 SESSION_COOKIE: Final = "jimu_session"
@@ -47,7 +47,7 @@ class Passwords:
         self._dummy: str | None = None
 
     @classmethod
-    def from_settings(cls, rs: ReviewSettings) -> Passwords:
+    def from_settings(cls, rs: ReviewOptions) -> Passwords:
         return cls(PasswordHasher(time_cost=rs.argon2_time_cost, memory_cost=rs.argon2_memory_kib,
                                   parallelism=rs.argon2_parallelism))
 
@@ -78,9 +78,9 @@ class Passwords:
 def hash_password(password: str, hasher: PasswordHasher | None = None) -> str:
     """A hash with ``hasher``, or with the configured parameters (``JIMU_REVIEW_ARGON2_*``)."""
     if hasher is None:
-        from jimu.settings import get_review_settings
+        from jimu.settings import get_settings
 
-        return Passwords.from_settings(get_review_settings()).hash(password)
+        return Passwords.from_settings(get_settings().review).hash(password)
     return hasher.hash(password)
 
 

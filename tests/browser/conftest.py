@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 
-from jimu.settings import REPO_ROOT
-from jimu.store.testing import in_ci
 from tests.review_live import CHROMIUM, CHROMIUM_ARGS, chromium_available
+from tests.service_helpers import in_ci
 
-SCREENSHOTS = REPO_ROOT / "data" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "data" / "screenshots"  # the checkout's data/
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -39,7 +39,7 @@ def _install_hint(langs: Iterable[str]) -> str:
 
 def _candidates() -> list[Path]:
     out: list[Path] = []
-    prefix = os.environ.get("TESSDATA_PREFIX")
+    prefix = os.environ.get("TESSDATA_PREFIX")  # tesseract's own variable, honoured as tesseract itself does
     if prefix:
         # tesseract ≥ 4 wants the tessdata directory itself; 3.x wanted its parent — accept both
         out += [Path(prefix), Path(prefix) / "tessdata"]

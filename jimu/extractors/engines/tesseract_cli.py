@@ -210,7 +210,7 @@ class TesseractCliEngine:
         self.max_batch = max(1, max_batch)
         self.stack_psm = stack_psm
         if omp_thread_limit is not None:
-            os.environ.setdefault("OMP_THREAD_LIMIT", str(omp_thread_limit))
+            os.environ.setdefault("OMP_THREAD_LIMIT", str(omp_thread_limit))  # tesseract's variable (module docstring)
         self._versions: dict[str, str] = {}  # tesseract_cmd → version, probed once
 
     # ---------------------------------------------------------------------------------------------

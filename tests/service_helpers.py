@@ -1,4 +1,4 @@
-"""Helpers for tests that use the real PostgreSQL and RabbitMQ (``@pytest.mark.integration``).
+"""Helpers for tests that use the real PostgreSQL and RabbitMQ (``@pytest.mark.integration``); not part of the package.
 
 When a service is down: the test FAILS under CI (``CI=true``) and is skipped elsewhere.
 Addresses: ``JIMU_TEST_PG_URL`` (an admin URL, default ``postgresql://postgres@127.0.0.1:5432/postgres``)
