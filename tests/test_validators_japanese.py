@@ -19,6 +19,7 @@ from jimu.validators.japanese import (
     parse_wareki_text,
     to_katakana,
     wareki_to_date,
+    wareki_to_iso,
 )
 
 
@@ -245,3 +246,20 @@ def test_parse_wareki_text(text: str, expected: date) -> None:
 def test_parse_wareki_text_invalid(text: str) -> None:
     with pytest.raises(WarekiError):
         parse_wareki_text(text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        (("showa", 45, 3, 7), "1970-03-07"),
+        (("heisei", 1, 1, 8), "1989-01-08"),
+        (("heisei", 1, 1, 7), None),  # still 昭和64年
+        (("reiwa", 2, 2, 30), None),
+        (("showa", None, 3, 7), None),
+        ((None, 45, 3, 7), None),
+        (None, None),
+        ((), None),
+    ],
+)
+def test_wareki_to_iso(raw: tuple[object, ...] | None, iso: str | None) -> None:
+    assert wareki_to_iso(raw) == iso

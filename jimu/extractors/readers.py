@@ -28,7 +28,6 @@ is taken out of 1-character digit boxes before the digit classifier sees them.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import unicodedata
 from collections.abc import Callable
@@ -328,15 +327,3 @@ def read_field(ctx: ReadContext, leaf: LeafField) -> FieldReading:
 
 def geometric_mean(xs: list[float]) -> float:
     return math.exp(sum(math.log(max(x, 1e-9)) for x in xs) / len(xs)) if xs else 0.0
-
-
-def iso_or_none(raw: tuple[Any, ...] | None) -> str | None:
-    if not raw or raw[0] is None or any(v is None for v in raw[1:]):
-        return None
-    from jimu.validators.japanese import WarekiError, wareki_to_date
-
-    try:
-        d: dt.date = wareki_to_date(raw[0], raw[1], raw[2], raw[3])
-    except WarekiError:
-        return None
-    return d.isoformat()

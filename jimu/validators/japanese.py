@@ -10,6 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 # ---------------------------------------------------------------- text
 
@@ -182,6 +183,17 @@ def date_to_wareki(d: date) -> tuple[str, int, int, int]:
         if d >= era.start:
             return era.id, d.year - era.start.year + 1, d.month, d.day
     raise WarekiError("date is before the Meiji era")
+
+
+def wareki_to_iso(raw: tuple[Any, ...] | None) -> str | None:
+    """A date reader's (era id, year, month, day) as ISO ``YYYY-MM-DD``; None when a part is missing or no such date."""
+    if not raw or raw[0] is None or any(v is None for v in raw[1:]):
+        return None
+    try:
+        d: date = wareki_to_date(raw[0], raw[1], raw[2], raw[3])
+    except WarekiError:
+        return None
+    return d.isoformat()
 
 
 _NUM = rf"(\d+|[{KANJI_NUMERAL_CHARS}]+)"

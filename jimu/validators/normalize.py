@@ -7,7 +7,7 @@ from typing import Any
 
 from jimu.forms_schema.model import LeafField
 from jimu.validators.address_snap import snap_address
-from jimu.validators.japanese import digits_only, nfkc_compact, to_katakana
+from jimu.validators.japanese import digits_only, nfkc_compact, to_katakana, wareki_to_iso
 from jimu.validators.snap import VOCABULARIES, snap
 
 SNAP_CONFIDENCE_FACTOR = 0.6  # a snapped value is likelier wrong than a read one
@@ -44,9 +44,7 @@ def normalize(leaf: LeafField, raw: Any, confidence: float) -> Normalized:
     if kind == "digits":
         return Normalized(str(raw) if raw else None, confidence)
     if kind == "date":
-        from jimu.extractors.readers import iso_or_none
-
-        return Normalized(iso_or_none(raw), confidence)
+        return Normalized(wareki_to_iso(raw), confidence)
     if kind == "multi_choice":
         return Normalized(sorted(raw or []), confidence)
     if kind == "single_choice":
