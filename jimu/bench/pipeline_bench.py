@@ -190,3 +190,32 @@ def run(scans: Path, work: Path) -> dict[str, Any]:
         "states_one": one["states"], "states_two": two["states"],
         "outbox_pending": [one["outbox_pending"], two["outbox_pending"]],
     }
+
+
+def memory_run(scans: Path, work: Path) -> dict[str, Any]:
+    """Only the Prefect batch flow (one worker, one OCR process), with the process tree's memory
+    sampled all along: for a long batch (``jimu bench pipeline --memory-only``), where the question
+    is whether memory stays flat, not how fast the passes compare."""
+    from jimu.flows.quiet import quiet_prefect
+
+    n = len([p for p in scans.iterdir() if p.suffix in SCAN_SUFFIXES])
+    quiet_prefect()
+    prefect_start_s = _warm_prefect()
+    inbox = _inbox(scans, work)
+    _fresh_data(work, "data-memory")
+    from jimu.flows.batch import batch_flow
+
+    mem = MemorySampler(every_s=2.0)
+    mem.start()
+    t0 = time.perf_counter()
+    summary = batch_flow(str(inbox), workers=1, trigger="bench")
+    seconds = time.perf_counter() - t0
+    memory = mem.stop()
+    deciles = []
+    samples = mem.samples
+    for k in range(10):
+        part = [m for _, m in samples[k * len(samples) // 10:(k + 1) * len(samples) // 10]] or [0.0]
+        deciles.append(round(max(part), 1))
+    return {"forms": n, "seconds": round(seconds, 1), "forms_per_s": round(n / seconds, 3),
+            "prefect_server_start_s": round(prefect_start_s, 1), "memory_tree": memory,
+            "peak_mib_by_tenth_of_the_run": deciles, "states": summary["states"]}

@@ -219,6 +219,7 @@ def pipeline(
     seed: int = typer.Option(500, "--seed"),
     work: Path = typer.Option(Path("data/bench-pipeline"), "--work", help="Scratch folder."),
     json_out: Path | None = typer.Option(None, "--json-out"),
+    memory_only: bool = typer.Option(False, "--memory-only", help="Only the Prefect flow, memory sampled all along."),
 ) -> None:
     """Extraction alone, one worker (the Prefect flow) and two workers, one OCR process each, same scans, same run."""
     from jimu.bench import pipeline_bench
@@ -229,6 +230,16 @@ def pipeline(
         if not scans.exists() or len(list(scans.glob("*.truth.json"))) < count:
             console.print(f"generating {count} office-tier forms into {scans}")
             corpus.generate("all", count, seed, "office", scans, workers=2)
+    if memory_only:
+        with console.status(f"the batch flow over {scans}, memory sampled…"):
+            r = pipeline_bench.memory_run(scans, work.resolve())
+        m = r["memory_tree"]
+        console.print(f"{r['forms']} forms in {r['seconds']:.0f} s ({r['forms_per_s']:.2f} forms/s); process tree peak "
+                      f"{m['peak_mib']:.0f} MiB, first quarter {m['first_quarter_peak_mib']:.0f} → last quarter "
+                      f"{m['last_quarter_peak_mib']:.0f} MiB; by tenth: {r['peak_mib_by_tenth_of_the_run']}")
+        if json_out:
+            json_out.write_text(json.dumps(r, ensure_ascii=False, indent=2))
+        return
     with console.status("extraction alone, one worker, then two workers…"):
         r = pipeline_bench.run(scans, work.resolve())
     t = Table("forms", "extraction forms/s", "one worker (Prefect) forms/s", "one worker process", "two worker processes",
