@@ -392,3 +392,13 @@ def test_ten_thousand_documents_in_review_are_paged_counted_and_served(store: St
         assert sum(n for _, _, n in last.reason_counts) >= 10_000  # every document has a reason
         assert next_document(s, Filters(), "op1", "operator", set()) == ids[0]
         assert review_index.stale_count(s) == 0
+
+
+def test_a_document_out_of_review_with_a_stale_stage_is_not_listed_and_is_mended(store: Store) -> None:
+    d = seed_document(store.factory, store.data_dir, form_id="juminhyo_kofu", seed=260, wrong={})
+    with session_scope(store.factory) as s:  # as a process that never imported the index would leave it
+        s.execute(__import__("sqlalchemy").update(Document).where(Document.id == d.id).values(state="rejected"))
+    assert doc_of(store, d.id).review_stage == "review"
+    with session_scope(store.factory) as s:
+        assert work_list(s, Filters(), "op1", "operator").total == 0
+    assert doc_of(store, d.id).review_stage is None

@@ -19,7 +19,7 @@ from collections import Counter
 from itertools import chain
 from typing import Any, Final
 
-from sqlalchemy import delete, event, func, inspect, select
+from sqlalchemy import and_, delete, event, func, inspect, or_, select
 from sqlalchemy.orm import Session, load_only
 
 from jimu.review.common import form_or_none, stage_of
@@ -70,10 +70,16 @@ def refresh(session: Session, doc_id: str) -> None:
         session.add(ReviewReason(document_id=doc_id, words=w, fields=n))
 
 
+def _stale() -> Any:
+    """In review without a stage (an older store), or out of review with one (changed by a process
+    that had not imported this module)."""
+    return or_(and_(Document.state == "review", Document.review_stage.is_(None)),
+               and_(Document.review_stage.is_not(None), Document.state != "review"))
+
+
 def reindex_stale(session: Session, limit: int = 5000) -> int:
-    """Index documents in review that have no stage yet (an older store); how many were done."""
-    ids = list(session.scalars(select(Document.id).where(Document.state == "review", Document.review_stage.is_(None))
-                               .limit(limit)))
+    """Index the documents whose entry is stale; how many were done."""
+    ids = list(session.scalars(select(Document.id).where(_stale()).limit(limit)))
     for doc_id in ids:
         refresh(session, doc_id)
     if ids:
@@ -82,8 +88,7 @@ def reindex_stale(session: Session, limit: int = 5000) -> int:
 
 
 def stale_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Document).where(
-        Document.state == "review", Document.review_stage.is_(None))) or 0)
+    return int(session.scalar(select(func.count()).select_from(Document).where(_stale())) or 0)
 
 
 def _document_of(obj: Any) -> str | None:

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, load_only
 
 from jimu.review import index as review_index
@@ -163,7 +163,7 @@ def work_list(session: Session, filters: Filters, user: str, role: str, page: in
               per_page: int = PER_PAGE) -> WorkList:
     """One page of the documents in review (oldest first) with counts over all of them, all in SQL."""
     _mend(session)
-    in_review = Document.review_stage.is_not(None)
+    in_review = and_(Document.state == "review", Document.review_stage.is_not(None))
     # one pass over the backlog, grouped: totals, stage counts and the filters' choices all come from it
     mine = (Document.assignee == user).label("mine")
     groups = session.execute(select(Document.form_id, Document.batch_id, Document.ward, Document.review_stage, mine,
@@ -200,7 +200,7 @@ def next_document(session: Session, filters: Filters, user: str, role: str, skip
     _mend(session)
     now = utcnow()
     base = filters.where(select(Document).options(load_only(*_ROW_COLUMNS)).where(
-        Document.review_stage.in_(("review", "second")),
+        Document.state == "review", Document.review_stage.in_(("review", "second")),
         or_(Document.lock_owner.is_(None), Document.lock_owner == user, Document.lock_expires <= now),
         or_(Document.postponed_until.is_(None), Document.postponed_until <= now),
     ), user)
@@ -225,7 +225,7 @@ def supervisor_queue(session: Session, page: int = 1, per_page: int = PER_PAGE) 
     """Documents waiting for a supervisor (double-entry disagreements, escalations), oldest first,
     one page; and how many wait in all."""
     _mend(session)
-    waiting = Document.review_stage.in_(("supervisor", "escalated"))
+    waiting = and_(Document.state == "review", Document.review_stage.in_(("supervisor", "escalated")))
     total = int(session.scalar(select(func.count()).select_from(Document).where(waiting)) or 0)
     docs = list(session.scalars(select(Document).options(load_only(*_ROW_COLUMNS)).where(waiting)
                                 .order_by(Document.created_at, Document.id)
@@ -243,6 +243,6 @@ def following(session: Session, doc: Document, n: int) -> list[Document]:
     """The next ``n`` documents after ``doc`` in the operators' queue order (for rendering ahead)."""
     return list(session.scalars(select(Document).options(load_only(
         Document.id, Document.original_path, Document.sha256, Document.form_id, Document.created_at))
-        .where(Document.review_stage.in_(("review", "second")), Document.id != doc.id,
+        .where(Document.state == "review", Document.review_stage.in_(("review", "second")), Document.id != doc.id,
                or_(Document.created_at > doc.created_at, (Document.created_at == doc.created_at) & (Document.id > doc.id)))
         .order_by(Document.created_at, Document.id).limit(n)))
