@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import random
 import threading
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,7 +17,6 @@ from jimu.validators.masters import (
     format_town,
     norm_ward,
     postal_lookup,
-    random_bank_branch,
     split_chiba_address,
     split_chome,
     town_exists,
@@ -238,11 +236,3 @@ def test_branch_exists(bank: str, branch: str, ok: bool) -> None:
 def test_bank_name() -> None:
     assert bank_name("0001") == "みずほ"
     assert bank_name("9999") is None
-
-
-@pytest.mark.parametrize("seed", range(10))
-def test_random_bank_branch(seed: int) -> None:
-    bank, branch = random_bank_branch(random.Random(seed))
-    assert len(bank) == 4 and len(branch) == 3
-    assert branch_exists(bank, branch)
-    assert random_bank_branch(random.Random(seed)) == (bank, branch)

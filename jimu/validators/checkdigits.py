@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 
 _DIGITS = re.compile(r"[0-9]+")
@@ -51,27 +50,3 @@ def insurer_check_digit(first7: str) -> int:
 def is_valid_insurer_number(s: object) -> bool:
     """8 ASCII digits whose last digit is the check digit."""
     return _ascii_digits(s, 8) and insurer_check_digit(str(s)[:7]) == int(str(s)[7])
-
-
-def make_mynumber(rng: random.Random) -> str:
-    """A random 個人番号 with a valid check digit (first digit non-zero)."""
-    first11 = str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(10))
-    return first11 + str(mynumber_check_digit(first11))
-
-
-# 法別番号 of common employee / public-servant insurers (協会けんぽ, 組合, 共済…)
-_LAW_CODES = ("01", "02", "03", "04", "06", "07", "31", "32", "33", "34", "63", "72", "73", "74", "75")
-
-
-def make_insurer_number(rng: random.Random, prefix: str = "") -> str:
-    """A random 8-digit 保険者番号 with a valid check digit, starting with ``prefix``.
-
-    Without a prefix: a common 法別番号, a prefecture code 01–47, three random digits.
-    """
-    if not (prefix == "" or _DIGITS.fullmatch(prefix)) or len(prefix) > 7:
-        raise ValueError("prefix must be at most 7 ASCII digits")
-    if prefix:
-        first7 = prefix + "".join(str(rng.randint(0, 9)) for _ in range(7 - len(prefix)))
-    else:
-        first7 = rng.choice(_LAW_CODES) + f"{rng.randint(1, 47):02d}" + f"{rng.randint(0, 999):03d}"
-    return first7 + str(insurer_check_digit(first7))

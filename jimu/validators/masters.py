@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import random
 import re
 import sqlite3
 from collections import defaultdict
@@ -305,13 +304,3 @@ def branch_exists(code4: str, branch3: str) -> bool:
 
 def bank_name(code4: str) -> str | None:
     return str(_banks()[code4].name) if bank_exists(code4) else None
-
-
-@lru_cache(maxsize=1)
-def _bank_branch_pairs() -> tuple[tuple[str, str], ...]:
-    return tuple(sorted((b, br) for b, bank in _banks().items() for br in bank.branches))
-
-
-def random_bank_branch(rng: random.Random) -> tuple[str, str]:
-    """A real (bank code, branch code) pair, uniformly over all branches."""
-    return rng.choice(_bank_branch_pairs())
