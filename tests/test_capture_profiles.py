@@ -13,13 +13,15 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from jimu.fixtures.canvas import RasterCanvas
 from jimu.fixtures.capture import blue_ballpoint, capture_hand
-from jimu.fixtures.fonts import CHECK_CHARS, PRINT_FONTS, font_for_char, has_glyph, missing_chars
-from jimu.fixtures.render import Hand, registration_marks, render_png, write_text
+from jimu.fixtures.fonts import CHECK_CHARS
+from jimu.fixtures.render import Hand, render_png, write_text
 from jimu.fixtures.scan import CAPTURE_QUALITIES, Quality, ScanResult, save_scan, simulate_scan
 from jimu.forms_schema import get_form, load_all_forms
 from jimu.forms_schema.model import Box
+from jimu.render import registration_marks
+from jimu.render.canvas import RasterCanvas
+from jimu.render.fonts import PRINT_FONTS, font_for_char, has_glyph, missing_chars
 
 SMALL = (900, 700)
 MARKERS = [(110, 110), (790, 110), (450, 350), (110, 590), (790, 590)]  # centres of 60×60 solid squares

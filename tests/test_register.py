@@ -26,8 +26,9 @@ from jimu.extractors import homography as H
 from jimu.extractors import register as R
 from jimu.extractors import templates as T
 from jimu.extractors.types import PX_PER_MM, WORK_DPI, Page, RegisteredPage
-from jimu.fixtures.render import registration_marks, render_png
+from jimu.fixtures.render import render_png
 from jimu.forms_schema import FormDefinition, load_all_forms
+from jimu.render import registration_marks
 
 FORM_IDS = sorted(load_all_forms())
 SEED = 20261120

@@ -147,7 +147,7 @@ def _naive_seconds(paths: list[Path]) -> float:
 
 
 # what extraction's output depends on (not the policy, calibration or rules, which run after it)
-EXTRACTION_CODE = ("jimu/extractors", "jimu/forms_schema", "jimu/fixtures", "jimu/settings.py", "jimu/errors.py",
+EXTRACTION_CODE = ("jimu/extractors", "jimu/forms_schema", "jimu/render", "jimu/fixtures", "jimu/settings.py", "jimu/errors.py",
                    *(f"jimu/validators/{m}.py" for m in ("normalize", "address_snap", "japanese", "snap", "masters", "glyphs")))
 # the installed packages whose models and arithmetic extraction runs (the recogniser's weights ship in rapidocr)
 EXTRACTION_PACKAGES = ("rapidocr", "onnxruntime", "opencv-python-headless", "opencv-python", "tesserocr",

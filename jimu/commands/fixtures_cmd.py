@@ -40,12 +40,12 @@ def render(
     out: Path = typer.Option(..., "--out", help="Output file: .png or .pdf."),
     values: Path | None = typer.Option(None, "--values", help="JSON of canonical values (or a .truth.json)."),
     dpi: int = typer.Option(300, "--dpi", min=72, max=1200),
-    font: str | None = typer.Option(None, "--font", help="Font for the values: a name of jimu/fixtures/fonts.py "
+    font: str | None = typer.Option(None, "--font", help="Font for the values: a name of jimu/render/fonts.py "
                                     "(gothic, mincho, seto, yoz-standard, ...) or a path."),
 ) -> None:
     """Draw a form, blank or filled with VALUES, as PNG or as a printable PDF."""
-    from jimu.fixtures.fonts import font_path
     from jimu.fixtures.render import Hand, render_pdf, render_png, save_png
+    from jimu.render.fonts import font_path
 
     f = get_form(form)
     vals = _read_values(values)

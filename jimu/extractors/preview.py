@@ -28,7 +28,7 @@ def _rect(d: ImageDraw.ImageDraw, b: Box, colour: tuple[int, int, int], width: i
 
 
 def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from jimu.fixtures.fonts import font_path
+    from jimu.render.fonts import font_path
 
     try:
         return ImageFont.truetype(str(font_path("gothic")), 26)

@@ -1,6 +1,6 @@
 """Blank form templates: what each form looks like when nothing is written on it.
 
-For every form this module renders the blank page once (``jimu.fixtures.render.render_png``) at
+For every form this module renders the blank page once (``jimu.render.render_blank``) at
 ``WORK_DPI`` and derives what registration, classification and the field readers need:
 
 * ``image`` — the blank render, uint8 at ``WORK_DPI`` (template mm × ``PX_PER_MM`` = pixel);
@@ -126,11 +126,11 @@ def _blank_hash(form: FormDefinition) -> str:
 
 def blank_image(form: FormDefinition) -> U8:
     """The form's blank page at WORK_DPI: its real blank scan (``template_image``), else Jimu's drawing."""
-    from jimu.fixtures.render import render_png
+    from jimu.render import render_blank
 
     p = form.template_image_path
     if p is None:
-        return np.asarray(render_png(form, dpi=WORK_DPI), dtype=np.uint8).copy()
+        return np.asarray(render_blank(form, dpi=WORK_DPI), dtype=np.uint8).copy()
     from PIL import Image
 
     size = (round(form.page.width_mm * PX_PER_MM), round(form.page.height_mm * PX_PER_MM))
@@ -181,7 +181,7 @@ def _entry_boxes(form: FormDefinition) -> list[Box]:
 
 
 def _mark_centres(image: U8, form: FormDefinition) -> NDArray[np.float64]:
-    from jimu.fixtures.render import registration_marks
+    from jimu.render import registration_marks
 
     out = []
     for b in registration_marks(form):
