@@ -6,17 +6,29 @@ Generates a batch of office-tier scans and runs ``jimu batch run`` on it through
 Prefect server started for the check), killing the whole process group with SIGKILL after a random
 delay, ``--kills`` times; then lets a final run finish. Before each kill it records which stage was
 running: listing the inbox, OCR/routing (files claimed by a worker), or the outbox relay (the relay
-lock held). Every third kill the processing center's consumer (``jimu queue consume``) is started
-and killed too, mid-read.
+lock held). Every third kill the processing center's consumer (``jimu queue consume --json``) is
+started and killed too (SIGKILL, its process group) after a random 0.5–2 s, mid-read.
 
 So that records flow, the check runs with thresholds that accept every field a validator lets
 through (delivery is what is checked here, not reading). With RabbitMQ (``--queue rabbitmq``, the
 default when the broker answers) the publishes are counted **on the broker**, by a plain AMQP
-reader with no de-duplication. Checks: every document in exactly one final state, one document per
-scan, every delivered record published, none lost; and a message published twice only where a kill
-landed in the relay (a relay killed between a broker's confirm and its mark republishes that one
-message: publishing is at least once, and consumers drop the repeat by message id) — at most one
-per such kill.
+reader with no de-duplication: a tap, which takes every message off Jimu's queue, counts its
+message id and forwards it unchanged (body and properties) to a second durable queue,
+``{queue}.center``, declared as Jimu declares its queues, acking the original only once the
+broker has confirmed the copy. The consumer reads the center queue: what each run printed before
+it was killed is kept, and after the final run and relay the tap takes the rest and the consumer
+runs on the center queue to completion.
+
+Checks: every document in exactly one final state, one document per scan, every delivered record
+published, none lost; and a message published twice only where a kill landed in the relay (a relay
+killed between a broker's confirm and its mark republishes that one message: publishing is at least
+once, and consumers drop the repeat by message id) — at most one per such kill. With RabbitMQ,
+also: every delivered record reached the consumer's output at least once across all its
+runs, the center queue is left empty, and a record version printed twice only where a consumer was
+killed between printing it and acking it (RabbitMQ redelivers that one; its dedupe store drops
+every other copy) — at most one per consumer kill. With the embedded queue the consumer is the
+counter (the embedded queue ignores a repeated publish and the consumer de-duplicates, so a relay's
+repeat cannot be seen there), and the killed consumer's output is not counted.
 """
 
 from __future__ import annotations
@@ -34,6 +46,7 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import FINAL, JIMU, ROOT, document_states, env_for, generate
@@ -88,6 +101,30 @@ def _embedded_count(env: dict[str, str], seen: Counter[str]) -> int:
     return len(msgs)
 
 
+def _consume(env: dict[str, str], out: Path, kill_after: float | None = None) -> tuple[list[dict[str, Any]], bool]:
+    """Run ``jimu queue consume --json``, killed with SIGKILL (its process group) after ``kill_after`` s or
+    left to finish; the records it printed (and flushed before each ack), and whether it was killed running.
+
+    Its stdout goes to a file, not a pipe: a pipe left unread until the kill would fill up and stall it."""
+    cmd = [*JIMU, "queue", "consume", "--json", "--max", "100000", "--timeout", "3"]
+    with out.open("wb") as fh:
+        c = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=fh, stderr=subprocess.PIPE, start_new_session=True)
+        killed = False
+        if kill_after is not None:
+            time.sleep(kill_after)
+            killed = c.poll() is None
+            if killed:
+                os.killpg(c.pid, signal.SIGKILL)
+        _out, err = c.communicate(timeout=600)
+    if not killed and c.returncode:
+        raise SystemExit(f"consume failed ({c.returncode}): {err.decode(errors='replace')[-2000:]}")
+    text = out.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        lines.pop()  # cut short by the kill: not printed in full, so not acked either
+    return [json.loads(line) for line in lines if line.strip()], killed
+
+
 def _prefect_server(work: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = random.Random().randint(14200, 14900)
     home = work / "prefect"
@@ -131,7 +168,23 @@ def main() -> int:
     env |= {"PREFECT_API_URL": api, "PREFECT_HOME": str(work / "prefect")}
     print(f"generated {args.forms} forms in {time.time() - t0:.0f} s; queue: {args.queue}; Prefect at {api}", flush=True)
     seen: Counter[str] = Counter()
-    count = (lambda: len(broker_counts(AMQP, queue_name, seen))) if args.queue == "rabbitmq" \
+    center = f"{queue_name}.center"  # the processing center's side of the tap
+    center_env = env | {"JIMU_QUEUE_NAME": center}
+    printed: Counter[str] = Counter()  # record versions the consumer printed, over all its runs
+    consumer_runs = consumer_kills = 0
+
+    def consumer(kill_after: float | None) -> None:
+        nonlocal consumer_runs, consumer_kills
+        consumer_runs += 1
+        msgs, killed = _consume(center_env, work / f"consumer-{consumer_runs}.jsonl", kill_after)
+        consumer_kills += killed
+        for m in msgs:
+            printed[f"{m['record_id']}:{m['record_version']}"] += 1
+        if kill_after is not None:
+            how = "killed" if killed else "it had finished"
+            print(f"  consumer: {how} after {kill_after:.1f} s, having printed {len(msgs)} record(s)", flush=True)
+
+    count = (lambda: len(broker_counts(AMQP, queue_name, seen, forward_to=center))) if args.queue == "rabbitmq" \
         else (lambda: _embedded_count(env, seen))
     stages: Counter[str] = Counter()
     try:
@@ -156,8 +209,9 @@ def main() -> int:
                 time.sleep(rng.uniform(0.5, 2.0))
                 os.killpg(c.pid, signal.SIGKILL)
                 c.wait()
-            elif k % 3 == 1:
+            elif k % 3 == 1:  # tap what was published so far through to the center, whose consumer is killed mid-read
                 count()
+                consumer(rng.uniform(0.5, 2.0))
         time.sleep(6)  # the last killed run's lease runs out
         r = subprocess.run([*JIMU, "batch", "run", str(inbox.parent), "--json"], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=3600)
@@ -166,6 +220,8 @@ def main() -> int:
             return 1
         subprocess.run([*JIMU, "queue", "relay"], env=env, cwd=ROOT, capture_output=True, timeout=600)
         count()
+        if args.queue == "rabbitmq":
+            consumer(None)  # to completion
     finally:
         os.killpg(server.pid, signal.SIGKILL)
     states = document_states(data)
@@ -180,6 +236,25 @@ def main() -> int:
           f"(delivered documents: {delivered}); repeated publishes: {repeats} "
           f"(allowed: one per kill in the relay, {stages['relay']})")
     ok = total == args.forms and not not_final and len(seen) == delivered and repeats <= stages["relay"]
+    if args.queue == "rabbitmq":
+        from jimu.queue.amqp_queue import AmqpQueue
+
+        with AmqpQueue(AMQP, center) as cq:
+            left = cq.stats()
+        missing = set(seen) - set(printed)
+        printed_repeats = sum(n - 1 for n in printed.values() if n > 1)
+        print(f"consumer ({consumer_runs} runs on {center}, {consumer_kills} killed): {len(printed)} record versions "
+              f"printed, {sum(printed.values())} in all; published but never printed: {len(missing)}; "
+              f"printed twice: {printed_repeats} (allowed: one per consumer kill, {consumer_kills}); "
+              f"left on the center queue: {left.ready}, dead letters: {left.dead}")
+        ok = ok and not missing and set(printed) <= set(seen) and printed_repeats <= consumer_kills \
+            and left.ready == 0 and left.dead == 0
+        if ok:
+            for name in (queue_name, center):
+                with AmqpQueue(AMQP, name) as q:
+                    q.delete_topology()
+        else:
+            print(f"queues kept for a look: {queue_name}, {center} (each with .dlx, .dlq); files in {work}")
     print("RESULT:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 
