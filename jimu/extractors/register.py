@@ -11,31 +11,31 @@ How (all searches on a ~50-dpi copy; one full-resolution warp at the end):
    normalised for uneven lighting.  Almost no ink → :class:`BlankPageError`.
 2. **Marks** (:mod:`jimu.extractors.corner_marks`) — the four corner squares give a first transform:
    a similarity or affine, or, under perspective, the homography the four marks give exactly.
-3. **Search (fallback)** — when fewer than two marks are usable (cut off, covered) or the marks
-   give no good match: skew from projection profiles, translation by phase correlation against
-   each template, then ECC (``cv2.findTransformECC``, ``MOTION_AFFINE``) on the coarse ink maps.
+3. **Search (fallback)** (:mod:`jimu.extractors.register_search`) — when fewer than two marks
+   are usable (cut off, covered) or the marks give no good match: skew from projection profiles,
+   translation by phase correlation against each template, then ECC (``cv2.findTransformECC``,
+   ``MOTION_AFFINE``) on the coarse ink maps.
 4. **Classify** — the coarse page, warped onto the template grid, is scored against every
    template (:mod:`jimu.extractors.classify`); best orientation and form win.
-5. **Refine** — ~30 windows around box corners and crossings of the chosen template are aligned
-   one by one (phase correlation at WORK_DPI), and a robust fit (RANSAC; an affine, or a
-   homography when it explains the windows clearly better, :func:`jimu.extractors.homography.fit_robust`)
-   gives the final 3×3 transform.  The windows' residuals are kept (``RegisteredPage.fit_points``):
-   readers use them to tell where on the page the alignment is not sure.
+5. **Refine** (:mod:`jimu.extractors.register_refine`) — ~30 windows around box corners and
+   crossings of the chosen template are aligned one by one (phase correlation at WORK_DPI), and a
+   robust fit (RANSAC; an affine, or a homography when it explains the windows clearly better,
+   :func:`jimu.extractors.homography.fit_robust`) gives the final 3×3 transform.  The windows'
+   residuals are kept (``RegisteredPage.fit_points``): readers use them to tell where on the page
+   the alignment is not sure.
 
 A page that looks like one form but cannot be aligned onto it raises :class:`AlignmentError`, not
 :class:`UnknownFormError`: it scores ≥ MIN_SCORE only with a tolerance of a few mm, or it is
-classified but the refinement found no support on some half of the page (:func:`supported`:
+classified but the refinement found no support on some half of the page (:func:`~jimu.extractors.register_refine.supported`:
 folded, crumpled, photographed too steeply).  The evaluation harness lives in :mod:`jimu.bench.register_eval`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
 from dataclasses import dataclass, field
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -44,17 +44,11 @@ from jimu.extractors import feature_align as FA
 from jimu.extractors import homography as H
 from jimu.extractors import page_prep as P
 from jimu.extractors.classify import Classification, FormScore, decide, normalised_darkness, tolerant_scores
-from jimu.extractors.corner_marks import (
-    MAX_SKEW_DEG,
-    SCALE_TOLERANCE,
-    Hyp,
-    Mark,
-    dpi_from_marks,
-    find_marks,
-    mark_hypotheses,
-)
+from jimu.extractors.corner_marks import Hyp, Mark, dpi_from_marks, find_marks, mark_hypotheses
 from jimu.extractors.page_prep import effective_dpi, to_gray
-from jimu.extractors.templates import COARSE_FACTOR, PATCH_PX, Template, all_templates
+from jimu.extractors.register_refine import _centre, refine, supported, window_residuals
+from jimu.extractors.register_search import search_hypotheses
+from jimu.extractors.templates import Template, all_templates
 from jimu.extractors.types import WORK_DPI, Page, RegisteredPage
 
 __all__ = [
@@ -62,11 +56,8 @@ __all__ = [
 ]
 
 U8 = NDArray[np.uint8]
-F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
-REFINE_MIN_RESPONSE = 0.04
-REFINE_MIN_INLIERS = 6
 DPI_GUESS_STEPS = (1.0, 1.25, 0.8)  # a page without a sure scale: where to look for the marks
 DPI_AGREE = 0.04  # the marks' spacing overrides a size-based estimate that is further off than this
 REFINE_MAY_COST = 0.02  # a refinement that lowers the match score by more than this is not taken
@@ -93,176 +84,6 @@ class Location:
     @property
     def form_id(self) -> str | None:
         return self.classification.form_id
-
-
-def _centre(t: Template) -> tuple[float, float]:
-    return (t.size[0] - 1) / 2, (t.size[1] - 1) / 2
-
-
-# --------------------------------------------------------------------------- search (no marks)
-def estimate_skew(dark: F32) -> float:
-    """Clockwise skew (deg) of the page's ruled lines / text lines, from projection profiles."""
-    h, w = dark.shape
-    centre = ((w - 1) / 2, (h - 1) / 2)
-
-    def sharpness(angle: float) -> float:
-        m = cv2.getRotationMatrix2D(centre, angle, 1.0)
-        r = cv2.warpAffine(dark, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=0.0)
-        rows = r.sum(1)
-        cols = r.sum(0)
-        return float((np.diff(rows) ** 2).sum() + (np.diff(cols) ** 2).sum())
-
-    best = max(np.arange(-6.0, 6.01, 1.0), key=sharpness)
-    best = max(np.arange(best - 0.75, best + 0.76, 0.25), key=sharpness)
-    # getRotationMatrix2D turns counter-clockwise by +angle, which undoes a clockwise skew of +angle
-    return float(best)
-
-
-def _ecc(prep: P.Prep, m: F64, t: Template, iters: int = 40) -> F64 | None:
-    """ECC (MOTION_AFFINE) of the page's ink against the template's, at half the coarse resolution."""
-    mc = P.to_coarse_matrix(m, prep.f)
-    half = np.linalg.inv(H.scale_map(2.0))  # coarse px → half-coarse px
-    mh = H.compose(half, H.compose(mc, H.scale_map(2.0)))[:2].astype(np.float32)
-    tc, pc = t.coarse_ink, prep.dark
-    tmpl = cv2.resize(tc, (tc.shape[1] // 2, tc.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    img = cv2.resize(pc, (pc.shape[1] // 2, pc.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    crit = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, iters, 1e-4)
-    try:
-        _, out = cv2.findTransformECC(tmpl, img, mh, cv2.MOTION_AFFINE, crit, None)
-    except cv2.error:
-        return None
-    back = H.compose(H.scale_map(2.0), H.compose(np.asarray(out, dtype=np.float64), half))
-    return P.from_coarse_matrix(back, prep.f)
-
-
-def search_hypotheses(prep: P.Prep, templates: list[Template]) -> list[tuple[list[FormScore], F64, int]]:
-    """Coarse search without marks: skew, quarter turn, translation, then ECC. Best first."""
-    hc, wc = prep.dark.shape
-    ratio = hc / wc
-    if ratio > 1.15:
-        rotations = [0, 180]
-    elif ratio < 1 / 1.15:
-        rotations = [90, 270]
-    else:
-        rotations = [0, 90, 180, 270]
-    skew = estimate_skew(prep.dark)
-    t0 = templates[0]
-    psize = (prep.gray.shape[1], prep.gray.shape[0])
-    hann = cv2.createHanningWindow((t0.coarse_size[0], t0.coarse_size[1]), cv2.CV_32F)
-    nominal = prep.dpi / WORK_DPI
-    cands: list[tuple[float, float, F64, int, Template]] = []  # (score, response, matrix, turn, template)
-    for rot in rotations:
-        m0 = H.nominal_matrix(rot, skew, nominal, t0.size, psize)
-        warped, _ = P.warp_coarse(prep, m0, t0)
-        for t in templates:
-            (dx, dy), resp = cv2.phaseCorrelate(t.coarse_ink, warped, hann)
-            m = H.compose(m0, H.translation(dx * COARSE_FACTOR, dy * COARSE_FACTOR))
-            cands.append((P.score(prep, m, [t])[0].score, float(resp), m, rot, t))
-    # the scale is still unknown (±3 %), so neither the score nor the correlation peak alone is
-    # reliable: align the two best of each with ECC and keep the best final score
-    picks = sorted(cands, key=lambda c: -c[0])[:2] + sorted(cands, key=lambda c: -c[1])[:2]
-    out: list[tuple[list[FormScore], F64, int]] = []
-    seen: set[int] = set()
-    for sc, resp, m, rot, t in picks:
-        if id(m) in seen:
-            continue
-        seen.add(id(m))
-        if sc >= 0.2 or resp >= 0.1:  # worth aligning: ECC for scale and the last of the skew
-            m2 = _ecc(prep, m, t)
-            if m2 is not None:
-                ang, scale = H.angle_scale(m2, _centre(t))
-                if abs(H.wrap(ang - rot)) < MAX_SKEW_DEG and abs(scale / nominal - 1) < SCALE_TOLERANCE:
-                    m = m2
-        out.append((P.score(prep, m, templates), m, rot))
-    return sorted(out, key=lambda o: -o[0][0].score)
-
-
-
-# --------------------------------------------------------------------------- refinement
-_HANN: F32 | None = None
-
-
-def _hann() -> F32:
-    global _HANN
-    if _HANN is None:
-        _HANN = np.asarray(cv2.createHanningWindow((PATCH_PX, PATCH_PX), cv2.CV_32F), dtype=np.float32)
-    return _HANN
-
-
-def _corners(t: Template) -> F64:
-    return np.array([[0, 0], [t.size[0], 0], [0, t.size[1]], [t.size[0], t.size[1]]], dtype=np.float64)
-
-
-def refine(gray: U8, m: F64, t: Template, passes: int = 3) -> tuple[F64, int, F64 | None]:
-    """Window-by-window alignment, repeated while it still moves the page by more than 0.5 px.
-
-    Returns (matrix, inliers, fit points of the last pass: N×4 x, y, residual px, inlier).
-    """
-    corners = _corners(t)
-    inliers = 0
-    points: F64 | None = None
-    for i in range(passes):
-        m2, n, pts = refine_once(gray, m, t, max_shift_px=30.0 if i == 0 else 12.0)
-        if pts is not None:
-            points = pts
-        if n == 0:
-            break
-        moved = float(np.abs(H.apply(m2, corners) - H.apply(m, corners)).max())
-        m, inliers = m2, n
-        if moved < 0.5:
-            break
-    return m, inliers, points
-
-
-def _window_matches(gray: U8, m: F64, t: Template, max_shift_px: float) -> tuple[F64, F64]:
-    """Template windows (centres, template px) and where they were found on the page (page px)."""
-    half = PATCH_PX // 2
-    hann = _hann()
-    src: list[tuple[float, float]] = []
-    dst: list[tuple[float, float]] = []
-    for cx, cy in t.patches:
-        tp = t.patch_darkness(cx, cy)
-        if float(tp.std()) < 0.02:
-            continue
-        mp = H.compose(m, H.translation(round(cx) - half, round(cy) - half))
-        pp = H.warp_inverse(gray, mp, (PATCH_PX, PATCH_PX))
-        pd = 255.0 - pp.astype(np.float32)
-        pd -= float(pd.mean())
-        (dx, dy), resp = cv2.phaseCorrelate(tp - float(tp.mean()), pd, hann)
-        if resp < REFINE_MIN_RESPONSE or math.hypot(dx, dy) > max_shift_px:
-            continue
-        src.append((cx, cy))
-        dst.append(tuple(H.apply(m, np.array([[cx + dx, cy + dy]]))[0]))
-    return np.array(src, np.float64).reshape(-1, 2), np.array(dst, np.float64).reshape(-1, 2)
-
-
-def window_residuals(gray: U8, m: F64, t: Template, inlier_px: float = 2.0) -> F64:
-    """Fit points of a matrix as it stands (no new fit): N×4 x, y, residual px, inlier."""
-    s, d = _window_matches(gray, m, t, 12.0)
-    if not len(s):
-        return np.zeros((0, 4))
-    page_px_per_t = H.angle_scale(m, _centre(t))[1]
-    res = np.linalg.norm(H.apply(m, s) - d, axis=1) / max(page_px_per_t, 1e-6)
-    return np.column_stack([s, res, (res < inlier_px).astype(np.float64)])
-
-
-def refine_once(gray: U8, m: F64, t: Template, max_shift_px: float = 30.0) -> tuple[F64, int, F64 | None]:
-    """Align the template's structured windows one by one; robust fit. Returns (matrix, inliers, points)."""
-    s, d = _window_matches(gray, m, t, max_shift_px)
-    if len(s) < REFINE_MIN_INLIERS:
-        return m, 0, np.zeros((0, 4))
-    page_px_per_t = H.angle_scale(m, _centre(t))[1]
-    got = H.fit_robust(s, d, 1.5 * max(page_px_per_t, 0.5), REFINE_MIN_INLIERS)
-    if got is None:
-        return m, 0, np.zeros((0, 4))
-    fit, inl = got
-    # do not let a bad fit move the page a lot: compare on the page's corners
-    corners = _corners(t)
-    if float(np.abs(H.apply(fit, corners) - H.apply(m, corners)).max()) > 3 * max_shift_px:
-        return m, 0, np.zeros((0, 4))
-    res = np.linalg.norm(H.apply(fit, s) - d, axis=1) / max(page_px_per_t, 1e-6)
-    points = np.column_stack([s, res, inl.astype(np.float64)])
-    return fit, int(inl.sum()), points
 
 
 # --------------------------------------------------------------------------- entry points
@@ -389,22 +210,6 @@ def _verified_by_features(unknown: Classification, fits: list[FA.FeatureFit]) ->
         return unknown
     return Classification(form_id=fid, score=s.score, ranked=[s, *[r for r in unknown.ranked if r is not s]])
 
-
-def supported(points: F64, t: Template) -> bool:
-    """Refinement inliers on both halves of the page, across and down, and enough of them.
-
-    A page folded across the middle, or photographed so steeply that only part of it was
-    aligned, has windows that agree with the fit on one side only. The halves are those of the
-    template's own windows (its printed area), not of the sheet.
-    """
-    inl = points[points[:, 3] > 0.5, :2] if len(points) else np.zeros((0, 2))
-    if len(inl) < REFINE_MIN_INLIERS:
-        return False
-    # the halves of the form's printed area (a real form may print on its top half only)
-    (x0, y0), (x1, y1) = t.patches.min(axis=0), t.patches.max(axis=0)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    halves = (inl[:, 0] < cx, inl[:, 0] >= cx, inl[:, 1] < cy, inl[:, 1] >= cy)
-    return all(int(np.count_nonzero(half)) >= 2 for half in halves)
 
 
 def warp_to_template(gray: U8, m: F64, size: tuple[int, int]) -> U8:
