@@ -580,7 +580,8 @@ def cache_key(args: argparse.Namespace) -> str:
 
     h = hashlib.sha256()
     h.update(Path(__file__).read_text().split(_TRAINING_MARK)[0].encode())  # the rendering code
-    h.update(Path(ROOT / "jimu" / "extractors" / "digit_classifier.py").read_bytes())
+    for module in ("digit_classifier.py", "digit_cell.py", "digit_features.py"):
+        h.update(Path(ROOT / "jimu" / "extractors" / module).read_bytes())
     h.update(f"{args.fonts} {args.seed} {args.per_class} {args.eval_per_class}".encode())
     return h.hexdigest()[:16]
 
