@@ -30,17 +30,26 @@ from jimu.reliability import descendants
 SCAN_SUFFIXES = (".png", ".jpg", ".tif", ".pdf")
 
 
-def rss_mib_tree(pid: int) -> float:
-    """Resident memory of a process and all its descendants (MiB)."""
-    total = 0
+def rss_mib_by_process(pid: int) -> dict[int, tuple[str, float]]:
+    """Resident memory (MiB) of a process and each of its descendants, with each one's name."""
+    out: dict[int, tuple[str, float]] = {}
     for p in set(descendants(pid)):
         try:
+            name, kib = "", 0
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                if line.startswith("Name:"):
+                    name = line.split(None, 1)[1].strip()
+                elif line.startswith("VmRSS:"):
+                    kib = int(line.split()[1])
+            out[p] = (name, kib / 1024)
         except OSError:
             continue
-    return total / 1024
+    return out
+
+
+def rss_mib_tree(pid: int) -> float:
+    """Resident memory of a process and all its descendants (MiB)."""
+    return sum(m for _, m in rss_mib_by_process(pid).values())
 
 
 class MemorySampler(threading.Thread):
@@ -52,9 +61,22 @@ class MemorySampler(threading.Thread):
 
     def run(self) -> None:
         t0 = time.perf_counter()
+        self.by_process: list[dict[int, tuple[str, float]]] = []
         while not self.stop_ev.is_set():
-            self.samples.append((time.perf_counter() - t0, rss_mib_tree(os.getpid())))
+            procs = rss_mib_by_process(os.getpid())
+            self.by_process.append(procs)
+            self.samples.append((time.perf_counter() - t0, sum(m for _, m in procs.values())))
             self.stop_ev.wait(self.every)
+
+    def growth_by_process(self) -> list[dict[str, Any]]:
+        """Each process alive a tenth into the run and at its end: MiB then and at the end."""
+        if len(self.by_process) < 10:
+            return []
+        early, late = self.by_process[len(self.by_process) // 10], self.by_process[-1]
+        me = os.getpid()
+        return sorted(({"process": ("this process" if p == me else name), "pid": p, "mib_at_a_tenth": round(a, 1),
+                        "mib_at_the_end": round(late[p][1], 1)} for p, (name, a) in early.items() if p in late),
+                      key=lambda r: -float(r["mib_at_the_end"]))
 
     def stop(self) -> dict[str, float]:
         self.stop_ev.set()
@@ -218,4 +240,5 @@ def memory_run(scans: Path, work: Path) -> dict[str, Any]:
         deciles.append(round(max(part), 1))
     return {"forms": n, "seconds": round(seconds, 1), "forms_per_s": round(n / seconds, 3),
             "prefect_server_start_s": round(prefect_start_s, 1), "memory_tree": memory,
-            "peak_mib_by_tenth_of_the_run": deciles, "states": summary["states"]}
+            "peak_mib_by_tenth_of_the_run": deciles, "by_process": mem.growth_by_process(),
+            "states": summary["states"]}
