@@ -81,10 +81,10 @@ def concrete(path: str, doc_id: str, field_id: int) -> str:
 
 
 def app_routes(client: Any) -> list[tuple[str, str]]:
-    from jimu.review.routes import router
+    from jimu.review.routes import ROUTERS
 
     out = []
-    for r in router.routes:
+    for r in (r for router in ROUTERS for r in router.routes):
         if isinstance(r, APIRoute):
             out += [(m, r.path) for m in sorted(r.methods or ())]
     return out

@@ -177,7 +177,7 @@ def _templates() -> Jinja2Templates:
 
 def create_app(settings: Settings | None = None, *, factory: sessionmaker[Session] | None = None) -> FastAPI:
     """The review app against ``settings``' store (created/migrated when needed), with ``settings.review``."""
-    from jimu.review import routes
+    from jimu.review import routes, web
     from jimu.store.db import init_db
 
     settings = settings or get_settings()
@@ -204,11 +204,12 @@ def create_app(settings: Settings | None = None, *, factory: sessionmaker[Sessio
         static_version=str(templates.env.globals["static_version"]),
         passwords=Passwords.from_settings(rs),
     )
-    ctx.relay = DelayedRelay(lambda: routes.relay_outbox(ctx))
+    ctx.relay = DelayedRelay(lambda: web.relay_outbox(ctx))
     app = FastAPI(title="Jimu review", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = ctx
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-    app.include_router(routes.router)
+    for router in routes.ROUTERS:
+        app.include_router(router)
     from jimu.review import form_editor
 
     app.include_router(form_editor.router)

@@ -26,8 +26,8 @@ from jimu.forms_schema.loader import FORMS_DIR, clear_cache, load_all_forms, par
 from jimu.forms_schema.model import FormDefinition
 from jimu.review.app import CsrfRejected, NotAllowed
 from jimu.review.auth import CSRF_HEADER, WebSession, has_role, tokens_equal
-from jimu.review.routes import ctx_of, current_user, render
 from jimu.review.service import NotFound
+from jimu.review.web import ctx_of, current_user, render
 from jimu.store import repo
 from jimu.store.db import session_scope
 

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 
 from jimu.outbox import holding_relay
 from jimu.review import handoffs, service
-from jimu.review.routes import Posted, csrf_form, ctx_of, redirect, supervisor_form
+from jimu.review.web import Posted, csrf_form, ctx_of, redirect, supervisor_form
 from jimu.store.db import session_scope
 
 router = APIRouter()

@@ -239,7 +239,7 @@ def test_escalate_with_a_reason_by_keyboard_then_a_supervisor_answers(store: Sto
 
 def test_f1_lists_every_key_over_the_page_and_returns_to_the_field(store: Store, live: LiveApp, new_page: Any,
                                                                    screenshots: Path) -> None:
-    from jimu.review.routes import KEYS
+    from jimu.review.document_routes import KEYS
 
     d = seed_document(store.factory, store.data_dir, form_id="jumin_idou", seed=104, n_misread=2)
     page = new_page()
