@@ -1,21 +1,5 @@
-"""Small typed functions the pipeline and the review UI call on the record store.
-
-They take an open :class:`~sqlalchemy.orm.Session`, flush but never commit: the caller owns the
-transaction (``with session_scope(factory) as s: ...``), so a state change and its outbox row or
-audit entries commit together or not at all.  Failures raise :class:`~jimu.errors.StoreError`
-subclasses; nothing returns an empty value to mean "it went wrong".
-
-Document state machine (``ALLOWED_TRANSITIONS``)::
-
-    received ──► extracting ──► accepted ──(relay: broker confirmed)──► delivered
-       │             │  ▲  ╲──► review ──► accepted                      │
-       │             │  │        │  ╲──► rejected                       │ reprocess / correction
-       │             │  └────────┴──────────────────────────────────────┘ (→ extracting / review)
-       ├─────────────┴──► quarantined (reason code + message) ──► extracting (reprocess) | rejected
-       └─────────────┴──► duplicate (duplicate_of = the first document) ──► review | accepted (override)
-
-``accepted`` means "record written to the outbox"; ``delivered`` means the broker confirmed it.
-"""
+"""Documents in the record store: the state machine, their form and fields, an operator's decision,
+quarantine, rescans of the same paper (content keys), and the review lock."""
 
 from __future__ import annotations
 
@@ -31,17 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jimu.errors import StateTransitionError, StoreError, quarantine_message
-from jimu.queue.message import iso_utc, message_id_for, record_id_for, validate_record_message
-from jimu.store.models import (
-    DOCUMENT_STATES,
-    AuditEntry,
-    Batch,
-    Document,
-    FieldValue,
-    OutboxMessage,
-    dumps,
-    utcnow,
-)
+from jimu.queue.message import record_id_for
+from jimu.store.models import DOCUMENT_STATES, Document, FieldValue, dumps, utcnow
+from jimu.store.repo.audit import append_audit
 
 DocumentState = Literal[
     "received", "extracting", "review", "accepted", "delivered", "quarantined", "rejected", "duplicate"
@@ -80,20 +56,6 @@ class FieldInput:
     sensitivity: Literal["normal", "restricted"] = "normal"
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """What :func:`deliver_record` did."""
-
-    queued: bool  # a new record version was written to the outbox
-    message_id: str | None  # the (new or unchanged) record version's message id
-    record_version: int
-    unchanged: bool = False  # the values equal the last delivered version: nothing new was queued
-    duplicate_of: str | None = None  # the document was found to be a rescan of this one (not queued)
-
-
-# --- keys ---------------------------------------------------------------------------------------
-
-
 def _nonempty(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
@@ -107,77 +69,6 @@ def compute_content_key(form_id: str, values: Mapping[str, Any]) -> str | None:
     if sum(1 for v in values.values() if _nonempty(v)) < CONTENT_KEY_MIN_VALUES:
         return None
     return hashlib.sha256(dumps({"form_id": form_id, "values": dict(values)}).encode("utf-8")).hexdigest()
-
-
-def _values_key(body: Mapping[str, Any]) -> str:
-    """Hash of what a record version says (form, version, values): unchanged key → no new version."""
-    basis = {"form_id": body["form_id"], "form_version": body["form_version"], "fields": body["fields"]}
-    return hashlib.sha256(dumps(basis).encode("utf-8")).hexdigest()
-
-
-def mask_value(value: Any, sensitivity: str = "normal") -> str | None:
-    """The audit-log form of a value: JSON text, or only its shape for restricted fields."""
-    if value is None:
-        return None
-    if sensitivity == "restricted":
-        text = value if isinstance(value, str) else dumps(value)
-        return "*" * len(text)
-    return dumps(value)
-
-
-# --- batches ------------------------------------------------------------------------------------
-
-
-def create_batch(
-    session: Session, source_path: str | Path, *, trigger: str = "manual", batch_id: str | None = None,
-    owner: str | None = None,
-) -> Batch:
-    batch = Batch(source_path=str(source_path), trigger=trigger, state="running", owner=owner)
-    if batch_id is not None:
-        batch.id = batch_id
-    session.add(batch)
-    session.flush()
-    append_audit(session, "system", "batch.start", detail={"batch_id": batch.id, "trigger": trigger})
-    return batch
-
-
-def get_batch(session: Session, batch_id: str) -> Batch:
-    batch = session.get(Batch, batch_id)
-    if batch is None:
-        raise StoreError(f"no batch {batch_id}", hint="Check the batch id (jimu batch list).")
-    return batch
-
-
-def finish_batch(
-    session: Session, batch_id: str, *, failed: bool = False, error: str | None = None, n_files: int | None = None
-) -> Batch:
-    """Close a batch: state finished/failed, counts recomputed from its documents."""
-    batch = get_batch(session, batch_id)
-    session.flush()
-    counts = {
-        str(state): int(n)
-        for state, n in session.execute(
-            select(Document.state, func.count()).where(Document.batch_id == batch_id).group_by(Document.state)
-        )
-    }
-    batch.n_documents = sum(counts.values())
-    batch.n_accepted = counts.get("accepted", 0) + counts.get("delivered", 0)
-    batch.n_review = counts.get("review", 0)
-    batch.n_quarantined = counts.get("quarantined", 0)
-    batch.n_duplicate = counts.get("duplicate", 0)
-    batch.n_rejected = counts.get("rejected", 0)
-    if n_files is not None:
-        batch.n_files = n_files
-    batch.state = "failed" if failed else "finished"
-    batch.error = error
-    batch.finished_at = utcnow()
-    session.flush()
-    append_audit(session, "system", "batch.finish", reason=error,
-                 detail={"batch_id": batch_id, "state": batch.state, "counts": counts})
-    return batch
-
-
-# --- documents ----------------------------------------------------------------------------------
 
 
 def get_document(session: Session, document_id: str) -> Document:
@@ -394,117 +285,6 @@ def unlock_document(session: Session, document: Document, owner: str) -> None:
         document.lock_owner = None
         document.lock_expires = None
         session.flush()
-
-
-# --- audit --------------------------------------------------------------------------------------
-
-
-def append_audit(
-    session: Session,
-    actor: str,
-    action: str,
-    *,
-    document_id: str | None = None,
-    field_id: str | None = None,
-    old_value: Any = _UNSET,
-    new_value: Any = _UNSET,
-    sensitivity: str = "normal",
-    reason: str | None = None,
-    detail: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one audit entry (the only way to write the log; there is no update or delete)."""
-    entry = AuditEntry(
-        at=utcnow(),
-        actor=actor,
-        action=action,
-        document_id=document_id,
-        field_id=field_id,
-        old_value_masked=None if old_value is _UNSET else mask_value(old_value, sensitivity),
-        new_value_masked=None if new_value is _UNSET else mask_value(new_value, sensitivity),
-        reason=reason,
-        detail_json=None if detail is None else dumps(dict(detail)),
-    )
-    session.add(entry)
-    session.flush()
-    return entry
-
-
-def audit_entries(session: Session, *, document_id: str | None = None, limit: int = 1000) -> list[AuditEntry]:
-    q = select(AuditEntry)
-    if document_id is not None:
-        q = q.where(AuditEntry.document_id == document_id)
-    return list(session.scalars(q.order_by(AuditEntry.id).limit(limit)))
-
-
-# --- delivery -----------------------------------------------------------------------------------
-
-
-def deliver_record(
-    session: Session,
-    document: Document,
-    message: Mapping[str, Any],
-    *,
-    actor: str = "system",
-    allow_duplicate: bool = False,
-) -> Delivery:
-    """Accept ``document`` and write its record ``message`` to the outbox — in the caller's transaction.
-
-    * the first delivery is ``record_version`` 1; a later call whose values equal the last delivered
-      version queues nothing (re-runs and reprocessing never publish a second copy of an unchanged
-      record); changed values queue version n+1 under the same ``record_id``;
-    * a document whose ``content_key`` matches another live document (one not quarantined, rejected
-      or itself a duplicate) is marked ``duplicate`` and nothing is queued, unless ``allow_duplicate``
-      (a supervisor's override);
-    * the message is validated against the published JSON Schema first.
-
-    The relay (:mod:`jimu.outbox`) publishes the row after commit and moves the document to ``delivered``.
-    """
-    if document.record_id is None or document.form_id is None:
-        raise StoreError(f"document {document.id} has no form/record id", hint="Call repo.set_document_form first.")
-    session.flush()
-    if session.get_bind().dialect.name == "postgresql":
-        session.refresh(document, with_for_update=True)  # serialise concurrent deliveries of one document
-    body = dict(message)
-    for key, expected in (("record_id", document.record_id), ("form_id", document.form_id),
-                          ("document_sha256", document.sha256)):
-        if body.get(key) != expected:
-            raise StoreError(f"record message {key} does not match document {document.id}",
-                             hint="Build the message from this document (build_record_message).")
-    key = _values_key(body)
-    if document.record_version > 0 and document.delivered_key == key:
-        message_id = message_id_for(document.record_id, document.record_version)
-        published = session.scalar(select(OutboxMessage.published_at).where(OutboxMessage.message_id == message_id))
-        set_document_state(session, document, "accepted", actor=actor, reason="unchanged record; nothing new queued")
-        if published is not None:
-            set_document_state(session, document, "delivered", actor=actor, reason="this record version was delivered")
-        return Delivery(queued=False, message_id=message_id, record_version=document.record_version, unchanged=True)
-    if not allow_duplicate and document.content_key:
-        original = find_by_content_key(session, document.content_key, exclude_document_id=document.id)
-        if original is not None:
-            mark_duplicate(session, document, original, actor=actor)
-            return Delivery(queued=False, message_id=None, record_version=document.record_version,
-                            duplicate_of=original.id)
-    version = document.record_version + 1
-    now = utcnow()
-    body["record_version"] = version
-    body["timestamps"] = {**dict(body.get("timestamps") or {}), "accepted": iso_utc(now)}
-    validate_record_message(body)
-    set_document_state(session, document, "accepted", actor=actor)
-    message_id = message_id_for(document.record_id, version)
-    document.record_version = version
-    document.delivered_key = key
-    document.accepted_at = now
-    session.add(OutboxMessage(record_id=document.record_id, record_version=version, message_id=message_id,
-                              document_id=document.id, payload=dumps(body), created_at=now, attempts=0))
-    session.flush()
-    append_audit(session, actor, "record.queued", document_id=document.id,
-                 detail={"message_id": message_id, "record_version": version})
-    return Delivery(queued=True, message_id=message_id, record_version=version)
-
-
-def pending_outbox_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(OutboxMessage)
-                              .where(OutboxMessage.published_at.is_(None))) or 0)
 
 
 def document_counts(session: Session) -> dict[str, int]:
