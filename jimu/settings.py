@@ -142,8 +142,3 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
-
-
-def thresholds_path() -> Path | None:
-    """``JIMU_THRESHOLDS_FILE``: another thresholds file than the shipped, calibrated one."""
-    return get_settings().thresholds_file

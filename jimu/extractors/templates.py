@@ -261,14 +261,13 @@ def build_template(form: FormDefinition) -> Template:
 
 # --------------------------------------------------------------------------- caches
 def _cache_dir() -> Path | None:
-    if os.environ.get("JIMU_TEMPLATE_DISK_CACHE", "1") in ("0", "false", "no"):
-        return None
     try:
         from jimu.settings import get_settings
 
-        return get_settings().data_dir / "cache" / "templates"
+        settings = get_settings()
     except Exception:  # settings unavailable: in-process cache only
         return None
+    return settings.data_dir / "cache" / "templates" if settings.template_disk_cache else None
 
 
 def _load_disk(path: Path, form: FormDefinition) -> Template | None:

@@ -7,7 +7,6 @@ returns None and callers fall back to plain edit distance.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,7 +25,9 @@ _SIZE = 64
 
 @lru_cache(maxsize=1)
 def _font() -> ImageFont.FreeTypeFont | None:
-    paths = [os.environ.get("JIMU_GLYPH_FONT", ""), *FONT_CANDIDATES]
+    from jimu.settings import get_settings
+
+    paths = [str(get_settings().glyph_font or ""), *FONT_CANDIDATES]
     for p in paths:
         if p and Path(p).is_file():
             try:

@@ -108,9 +108,9 @@ class Thresholds:
     def load(cls, path: Path | None = None) -> Thresholds:
         """Load the thresholds file (``JIMU_THRESHOLDS_FILE``, else the shipped one). Never raises:
         a missing or unreadable file gives thresholds that accept nothing, with ``problem`` set."""
-        from jimu.settings import thresholds_path
+        from jimu.settings import get_settings
 
-        p = path or thresholds_path() or THRESHOLDS_FILE
+        p = path or get_settings().thresholds_file or THRESHOLDS_FILE
         if not p.is_file():
             return cls.unusable(f"thresholds file not found: {p}")
         try:
