@@ -17,9 +17,11 @@ import hashlib
 import io
 import logging
 import os
+import queue
 import threading
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -100,7 +102,12 @@ class PageRenderer:
         self.settings = settings
         self.memory = memory or PageCache()
         self.folder = settings.data_dir / "cache" / "pages"
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="jimu-page")
+        # one daemon thread (not a ThreadPoolExecutor, whose threads the interpreter waits for at
+        # exit: a render queued ahead must never keep a stopping server or test run alive)
+        self._jobs: queue.SimpleQueue[tuple[Future[bytes | None], Callable[[], bytes | None]] | None] = \
+            queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="jimu-page", daemon=True)
+        self._thread.start()
         self._inflight: dict[str, Future[bytes | None]] = {}
         self._lock = threading.Lock()
 
@@ -134,7 +141,8 @@ class PageRenderer:
         with self._lock:
             fut = self._inflight.get(key)
             if fut is None:
-                fut = self._pool.submit(self._render, key, path, sha256, form_id)
+                fut = Future()
+                self._jobs.put((fut, lambda: self._render(key, path, sha256, form_id)))
                 self._inflight[key] = fut
                 fut.add_done_callback(lambda _f: self._forget(key))
             return fut
@@ -158,4 +166,17 @@ class PageRenderer:
         return self._future(key, path, sha256, form_id).result(timeout=timeout_s)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._jobs.put(None)
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            fut, render = job
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(render())
+            except BaseException as e:  # handed to whoever waits on it
+                fut.set_exception(e)
