@@ -71,8 +71,8 @@ def build_backlog(factory: sessionmaker[Session], n: int, *, seed: int, batches:
                 "confidence": rng.uniform(0.3, 0.8) if is_flagged else rng.uniform(0.95, 1.0),
                 "status": "flagged" if is_flagged else "accepted", "reasons_json": dumps(reasons),
                 "source": "ocr", "sensitivity": lf.sensitivity,
-                # restricted fields carry a first entry, as if an operator had approved them already
-                # (then the document would wait for double entry: kept out of the scale backlog)
+                # restricted fields are never flagged here and carry no first entry: every document
+                # is at the operators' stage (review), as routing leaves it
             })
         doc_rows.append({
             "id": doc_id, "batch_id": batch_ids[i % batches], "sha256": f"bench-{doc_id}", "file_sha256": "0" * 64,

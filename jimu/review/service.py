@@ -87,7 +87,6 @@ from jimu.review.worklist import (  # noqa: F401
     Filters,
     WorkList,
     WorkRow,
-    _light_fields,
     following,
     may_open,
     next_document,

@@ -90,7 +90,7 @@ class Filters:
         return q
 
 
-def _light_fields(session: Session, doc_ids: list[str]) -> dict[str, list[FieldValue]]:
+def _restricted_fields(session: Session, doc_ids: list[str]) -> dict[str, list[FieldValue]]:
     """The restricted fields of these documents (who keyed them decides who may open a second entry)."""
     out: dict[str, list[FieldValue]] = {d: [] for d in doc_ids}
     if not doc_ids:
@@ -127,7 +127,7 @@ _ROW_COLUMNS: Final = (Document.id, Document.form_id, Document.batch_id, Documen
 def _rows(session: Session, docs: list[Document], user: str, role: str) -> list[WorkRow]:
     """Work-list rows for one page of documents (their fields and reasons read for that page only)."""
     ids = [d.id for d in docs]
-    fields = _light_fields(session, ids)
+    fields = _restricted_fields(session, ids)
     words: dict[str, list[str]] = {d: [] for d in ids}
     if ids:
         for doc_id, w in session.execute(select(ReviewReason.document_id, ReviewReason.words)
@@ -213,7 +213,7 @@ def next_document(session: Session, filters: Filters, user: str, role: str, skip
                                         .offset(offset).limit(NEXT_CHUNK)))
             if not docs:
                 break
-            fields = _light_fields(session, [d.id for d in docs])
+            fields = _restricted_fields(session, [d.id for d in docs])
             for d in docs:
                 if may_open(d.review_stage or "review", fields[d.id], user, role):
                     return d.id
