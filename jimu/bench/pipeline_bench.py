@@ -69,13 +69,18 @@ class MemorySampler(threading.Thread):
             self.stop_ev.wait(self.every)
 
     def growth_by_process(self) -> list[dict[str, Any]]:
-        """Each process alive a tenth into the run and at its end: MiB then and at the end."""
+        """Each process alive from a tenth into the run to its end: its resident memory (MiB) at
+        the end of each tenth of the run, so a process that grows shows which one it is."""
         if len(self.by_process) < 10:
             return []
         early, late = self.by_process[len(self.by_process) // 10], self.by_process[-1]
+        tenths = [self.by_process[min(len(self.by_process) - 1, (k + 1) * len(self.by_process) // 10)]
+                  for k in range(10)]
         me = os.getpid()
         return sorted(({"process": ("this process" if p == me else name), "pid": p, "mib_at_a_tenth": round(a, 1),
-                        "mib_at_the_end": round(late[p][1], 1)} for p, (name, a) in early.items() if p in late),
+                        "mib_at_the_end": round(late[p][1], 1),
+                        "mib_by_tenth": [round(t[p][1], 1) if p in t else None for t in tenths]}
+                       for p, (name, a) in early.items() if p in late),
                       key=lambda r: -float(r["mib_at_the_end"]))
 
     def stop(self) -> dict[str, float]:

@@ -25,6 +25,7 @@ from jimu.storage import Storage, get_storage
 from jimu.store import claims, repo
 from jimu.store.db import init_db, session_scope
 from jimu.store.models import Document
+from jimu.validators import masters
 from jimu.validators.policy import Thresholds
 
 # worker processes are spawned, not forked: forking a process that has threads (engines, DB pools,
@@ -57,6 +58,7 @@ def open_context(workers: int = 2, settings: Settings | None = None, engine: str
     if workers:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=SPAWN, initializer=init_worker, initargs=(engine,))
     thresholds = Thresholds.load()
+    masters.preload()
     if (warning := thresholds.warning()) is not None:
         log.warning(warning)
     return BatchContext(s, factory, thresholds, pool, get_storage(s), today or s.intake_date)
