@@ -12,8 +12,9 @@ from typing import cast
 import numpy as np
 import pytest
 
-from jimu.bench.pipeline_bench import SCAN_SUFFIXES, MemorySampler, _inbox, rss_mib_tree
+from jimu.bench.pipeline_bench import SCAN_SUFFIXES, _inbox, rss_mib_tree
 from jimu.bench.register_eval import Template, line_offsets, ruled_segments, turn_clockwise
+from jimu.bench.tree_sampler import TreeSampler
 from jimu.extractors import homography as H
 
 # --------------------------------------------------------------------------- pipeline bench
@@ -54,7 +55,7 @@ def test_memory_of_a_process_that_is_gone_is_zero() -> None:
 )
 def test_memory_sampler_reports_the_peak_and_the_first_and_last_quarters(samples: list[float],
                                                                          expected: dict[str, float]) -> None:
-    m = MemorySampler()
+    m = TreeSampler()
     m.start()
     m.stop_ev.set()
     m.join()
@@ -63,12 +64,36 @@ def test_memory_sampler_reports_the_peak_and_the_first_and_last_quarters(samples
 
 
 def test_memory_sampler_samples_while_it_runs() -> None:
-    m = MemorySampler(every_s=0.01)
+    m = TreeSampler(every_s=0.01)
     m.start()
     time.sleep(0.2)
     r = m.stop()
     assert r["samples"] >= 3 and r["peak_mib"] > 1.0
     assert not m.is_alive()
+
+
+def test_tree_sampler_counts_the_cpu_of_a_child_by_its_role() -> None:
+    tree = TreeSampler(every_s=0.05)
+    tree.start()
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt = time.process_time()\n"
+                              "while time.process_time() - t < 0.6: pass\ntime.sleep(0.5)"])
+    child.wait(timeout=30)
+    tree.stop()
+    cpu = tree.cpu_by_role()
+    # the child spun 0.6 s; it was last seen alive during its 0.5 s sleep, so all of that is counted
+    assert cpu["python"] >= 0.5
+    assert cpu["total"] >= cpu["python"] + cpu.get("this process", 0.0) - 0.2
+
+
+def test_tree_sampler_leaves_out_what_was_spent_before_it_started() -> None:
+    t = time.process_time()
+    while time.process_time() - t < 0.4:
+        pass
+    tree = TreeSampler(every_s=0.05)
+    tree.start()
+    time.sleep(0.2)
+    tree.stop()
+    assert tree.cpu_by_role().get("this process", 0.0) < 0.3
 
 
 def test_the_bench_inbox_holds_the_scans_only(tmp_path: Path) -> None:

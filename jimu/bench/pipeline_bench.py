@@ -10,8 +10,13 @@ files already read):
    (in a fresh store) two separate worker processes with one OCR process each (what two machines
    of a work pool do, here on one), then relayed and summed up once.
 
-Memory is sampled over the whole process tree (this process and every descendant: OCR workers,
-drain workers, the PDF sandbox) during pass 2.
+Extraction alone also runs with two OCR processes: what this machine gives two CPU-bound processes
+with nothing else around them, the ceiling for two workers (``extraction_two_over_one``; two
+workers ÷ one against it is ``scaling_efficiency``).
+
+Every pass samples the whole process tree (this process and every descendant: OCR processes, drain
+workers, Prefect's server, the PDF sandbox, :mod:`jimu.bench.tree_sampler`): CPU seconds by kind of
+process for each pass, and memory during pass 2.
 """
 
 from __future__ import annotations
@@ -20,76 +25,17 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from jimu.reliability import descendants
+from jimu.bench.tree_sampler import TreeSampler, rss_mib_by_process, rss_mib_tree
+
+__all__ = ["SCAN_SUFFIXES", "TreeSampler", "memory_run", "rss_mib_by_process", "rss_mib_tree", "run"]
+T = TypeVar("T")
 
 SCAN_SUFFIXES = (".png", ".jpg", ".tif", ".pdf")
-
-
-def rss_mib_by_process(pid: int) -> dict[int, tuple[str, float]]:
-    """Resident memory (MiB) of a process and each of its descendants, with each one's name."""
-    out: dict[int, tuple[str, float]] = {}
-    for p in set(descendants(pid)):
-        try:
-            name, kib = "", 0
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("Name:"):
-                    name = line.split(None, 1)[1].strip()
-                elif line.startswith("VmRSS:"):
-                    kib = int(line.split()[1])
-            out[p] = (name, kib / 1024)
-        except OSError:
-            continue
-    return out
-
-
-def rss_mib_tree(pid: int) -> float:
-    """Resident memory of a process and all its descendants (MiB)."""
-    return sum(m for _, m in rss_mib_by_process(pid).values())
-
-
-class MemorySampler(threading.Thread):
-    def __init__(self, every_s: float = 0.5) -> None:
-        super().__init__(daemon=True)
-        self.samples: list[tuple[float, float]] = []
-        self.every = every_s
-        self.stop_ev = threading.Event()
-
-    def run(self) -> None:
-        t0 = time.perf_counter()
-        self.by_process: list[dict[int, tuple[str, float]]] = []
-        while not self.stop_ev.is_set():
-            procs = rss_mib_by_process(os.getpid())
-            self.by_process.append(procs)
-            self.samples.append((time.perf_counter() - t0, sum(m for _, m in procs.values())))
-            self.stop_ev.wait(self.every)
-
-    def growth_by_process(self) -> list[dict[str, Any]]:
-        """Each process alive from a tenth into the run to its end: its resident memory (MiB) at
-        the end of each tenth of the run, so a process that grows shows which one it is."""
-        if len(self.by_process) < 10:
-            return []
-        early, late = self.by_process[len(self.by_process) // 10], self.by_process[-1]
-        tenths = [self.by_process[min(len(self.by_process) - 1, (k + 1) * len(self.by_process) // 10)]
-                  for k in range(10)]
-        me = os.getpid()
-        return sorted(({"process": ("this process" if p == me else name), "pid": p, "mib_at_a_tenth": round(a, 1),
-                        "mib_at_the_end": round(late[p][1], 1),
-                        "mib_by_tenth": [round(t[p][1], 1) if p in t else None for t in tenths]}
-                       for p, (name, a) in early.items() if p in late),
-                      key=lambda r: -float(r["mib_at_the_end"]))
-
-    def stop(self) -> dict[str, float]:
-        self.stop_ev.set()
-        self.join()
-        vals = [m for _, m in self.samples] or [0.0]
-        q = max(1, len(vals) // 4)
-        return {"peak_mib": round(max(vals), 1), "first_quarter_peak_mib": round(max(vals[:q]), 1),
-                "last_quarter_peak_mib": round(max(vals[-q:]), 1), "samples": len(self.samples)}
 
 
 def _inbox(scans: Path, work: Path) -> Path:
@@ -173,6 +119,20 @@ def _warm_prefect() -> float:
     return time.perf_counter() - t0
 
 
+def _timed(fn: Callable[[], T], n: int, memory: bool = False) -> tuple[float, T, dict[str, Any]]:
+    """Run one pass with the process tree sampled: seconds, its result, and its CPU (and memory)."""
+    tree = TreeSampler()
+    tree.start()
+    t0 = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - t0
+    mem = tree.stop()
+    cpu = tree.cpu_by_role()
+    stats: dict[str, Any] = {"cpu_s_by_process": cpu, "cpu_ms_per_form": round(1000 * cpu["total"] / n),
+                             "cores_busy": round(cpu["total"] / seconds, 2)}
+    return seconds, out, stats | ({"memory_tree": mem} if memory else {})
+
+
 def run(scans: Path, work: Path) -> dict[str, Any]:
     from jimu.bench.extract_bench import extract_corpus
 
@@ -183,37 +143,40 @@ def run(scans: Path, work: Path) -> dict[str, Any]:
     prefect_start_s = _warm_prefect()
     _fresh_data(work, "data-extract")
     extract_corpus(_one_per_form(scans, work / "warm-up"), workers=1)  # every form's template, rendered once
-    t0 = time.perf_counter()
-    extract_corpus(scans, workers=1)
-    extract_s = time.perf_counter() - t0
+    extract_s, _, cpu_extract = _timed(lambda: extract_corpus(scans, workers=1), n)
+    # what this machine gives two OCR processes with nothing else around them: the ceiling for two workers
+    extract2_s, _, cpu_extract2 = _timed(lambda: extract_corpus(scans, workers=2), n)
 
     inbox = _inbox(scans, work)
     _fresh_data(work, "data-one")
     from jimu.flows.batch import batch_flow
 
-    mem = MemorySampler()
-    mem.start()
-    t1 = time.perf_counter()
-    one = batch_flow(str(inbox), workers=1, trigger="bench")
-    one_s = time.perf_counter() - t1
-    memory = mem.stop()
-
-    w1_s, _ = workers_pass(inbox, _fresh_data(work, "data-w1"), 1)
-    two_s, two = workers_pass(inbox, _fresh_data(work, "data-w2"), 2)
+    one_s, one, cpu_one = _timed(lambda: batch_flow(str(inbox), workers=1, trigger="bench"), n, memory=True)
+    w1_s, _, cpu_w1 = _timed(lambda: workers_pass(inbox, _fresh_data(work, "data-w1"), 1), n)
+    two_s, (_, two), cpu_two = _timed(lambda: workers_pass(inbox, _fresh_data(work, "data-w2"), 2), n)
+    two_over_one = w1_s / two_s
+    extraction_two_over_one = extract_s / extract2_s
     return {
         "forms": n,
         "extract_forms_per_s": round(n / extract_s, 3),
+        "extract_two_processes_forms_per_s": round(n / extract2_s, 3),
         "one_worker_forms_per_s": round(n / one_s, 3),
         "worker_process_forms_per_s": round(n / w1_s, 3),
         "two_workers_forms_per_s": round(n / two_s, 3),
         "orchestration_overhead": round(one_s / extract_s - 1, 4),
         "store_and_claims_overhead": round(w1_s / extract_s - 1, 4),  # the worker without Prefect
         "prefect_overhead": round(one_s / w1_s - 1, 4),
+        "orchestration_cpu_overhead": round(cpu_one["cpu_ms_per_form"] / cpu_extract["cpu_ms_per_form"] - 1, 4),
         "prefect_server_start_s": round(prefect_start_s, 1),  # before timing: not in any figure
-        "two_over_one": round(w1_s / two_s, 3),
-        "extract_s": round(extract_s, 1), "one_worker_s": round(one_s, 1), "worker_process_s": round(w1_s, 1),
-        "two_workers_s": round(two_s, 1),
-        "memory_tree": memory,
+        "two_over_one": round(two_over_one, 3),
+        # the machine's own two ÷ one (extraction alone, two processes ÷ one): two workers cannot beat it
+        "extraction_two_over_one": round(extraction_two_over_one, 3),
+        "scaling_efficiency": round(two_over_one / extraction_two_over_one, 3),
+        "extract_s": round(extract_s, 1), "extract_two_processes_s": round(extract2_s, 1),
+        "one_worker_s": round(one_s, 1), "worker_process_s": round(w1_s, 1), "two_workers_s": round(two_s, 1),
+        "memory_tree": cpu_one.pop("memory_tree"),
+        "cpu": {"extract": cpu_extract, "extract_two_processes": cpu_extract2, "one_worker_prefect": cpu_one,
+                "worker_process": cpu_w1, "two_workers": cpu_two},
         "states_one": one["states"], "states_two": two["states"],
         "outbox_pending": [one["outbox_pending"], two["outbox_pending"]],
     }
@@ -232,7 +195,7 @@ def memory_run(scans: Path, work: Path) -> dict[str, Any]:
     _fresh_data(work, "data-memory")
     from jimu.flows.batch import batch_flow
 
-    mem = MemorySampler(every_s=2.0)
+    mem = TreeSampler(every_s=2.0)
     mem.start()
     t0 = time.perf_counter()
     summary = batch_flow(str(inbox), workers=1, trigger="bench")
@@ -245,5 +208,6 @@ def memory_run(scans: Path, work: Path) -> dict[str, Any]:
         deciles.append(round(max(part), 1))
     return {"forms": n, "seconds": round(seconds, 1), "forms_per_s": round(n / seconds, 3),
             "prefect_server_start_s": round(prefect_start_s, 1), "memory_tree": memory,
+            "cpu_s_by_process": mem.cpu_by_role(),
             "peak_mib_by_tenth_of_the_run": deciles, "by_process": mem.growth_by_process(),
             "states": summary["states"]}

@@ -37,6 +37,7 @@ from jimu.errors import (
     StoreError,
 )
 from jimu.pipeline import batch as pipeline
+from jimu.pipeline import memory
 from jimu.pipeline.inbox import InboxFile, display_name
 from jimu.store import claims
 from jimu.store.db import session_scope
@@ -70,6 +71,7 @@ def process_claim_task(batch_id: str, claim_id: int, owner: str, path: str, ward
     ctx = pipeline.process_context(workers)
     res = pipeline.process_file(ctx, batch_id, InboxFile(claims.decode_path(path), ward))
     claims.complete(ctx.factory, claim_id, owner, asdict(res))
+    memory.after_file()
     return asdict(res)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from jimu.errors import BadArgsError, DiskFullError, JimuError, QueueError, StoreError, is_disk_full
+from jimu.pipeline import memory
 from jimu.pipeline.inbox import Discovery, InboxFile, Skipped, discover, display_name
 from jimu.pipeline.route import FINAL_STATES, Routed, already_done, route_file
 from jimu.pipeline.work import extract_file, file_sha256, init_worker
@@ -61,7 +62,9 @@ def open_context(workers: int = 2, settings: Settings | None = None, engine: str
     masters.preload()
     if (warning := thresholds.warning()) is not None:
         log.warning(warning)
-    return BatchContext(s, factory, thresholds, pool, get_storage(s), today or s.intake_date)
+    ctx = BatchContext(s, factory, thresholds, pool, get_storage(s), today or s.intake_date)
+    memory.settle_startup()  # once per process: the masters and models stay out of later collections
+    return ctx
 
 
 _CONTEXTS: dict[tuple[int, int], BatchContext] = {}
@@ -128,6 +131,7 @@ def drain(ctx: BatchContext, batch_id: str, on_file: Callable[[FileResult], None
             continue
         res = process_file(ctx, batch_id, InboxFile(claims.decode_path(c.path), c.ward))
         claims.complete(ctx.factory, c.id, owner, asdict(res))
+        memory.after_file()
         n += 1
         if on_file is not None:
             on_file(res)
