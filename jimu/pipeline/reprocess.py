@@ -160,8 +160,9 @@ def _reprocess_one(s: Any, doc: Document, out: DocOut | None, stage: str, thresh
             row.value_json = dumps(new_val)
             row.status = dec.status
             row.reasons_json = dumps(dec.reasons)
-            if fid in new_read and new_read[fid].crop_png:
-                row.crop_png = new_read[fid].crop_png
+            png = new_read[fid].crop_png if fid in new_read else None
+            if png:
+                row.crop_png = png
     entry["changed_fields"] = changed
     doc.content_key = repo.compute_content_key(doc.form_id, {f: inputs[f].value for f in inputs})
     all_ok = all(r.status == "accepted" or _operator_decided(r) for r in rows.values())
