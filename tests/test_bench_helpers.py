@@ -159,3 +159,11 @@ def test_line_offsets_measure_how_far_the_page_lines_are(shift: int) -> None:
 def test_a_page_without_lines_has_no_offsets() -> None:
     blank = np.full((600, 700), 255, np.uint8)
     assert line_offsets(blank, _template()).size == 0
+
+
+def test_stolen_time_is_read_and_never_goes_back() -> None:
+    from jimu.bench.tree_sampler import stolen_s
+
+    a = stolen_s()
+    b = stolen_s()
+    assert 0.0 <= a <= b

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jimu.bench.tree_sampler import TreeSampler, rss_mib_by_process, rss_mib_tree
+from jimu.bench.tree_sampler import TreeSampler, rss_mib_by_process, rss_mib_tree, stolen_s
 
 __all__ = ["SCAN_SUFFIXES", "TreeSampler", "memory_run", "rss_mib_by_process", "rss_mib_tree", "run"]
 T = TypeVar("T")
@@ -123,13 +123,15 @@ def _timed(fn: Callable[[], T], n: int, memory: bool = False) -> tuple[float, T,
     """Run one pass with the process tree sampled: seconds, its result, and its CPU (and memory)."""
     tree = TreeSampler()
     tree.start()
-    t0 = time.perf_counter()
+    t0, stolen0 = time.perf_counter(), stolen_s()
     out = fn()
     seconds = time.perf_counter() - t0
+    stolen = stolen_s() - stolen0
     mem = tree.stop()
     cpu = tree.cpu_by_role()
     stats: dict[str, Any] = {"cpu_s_by_process": cpu, "cpu_ms_per_form": round(1000 * cpu["total"] / n),
-                             "cores_busy": round(cpu["total"] / seconds, 2)}
+                             "cores_busy": round(cpu["total"] / seconds, 2),
+                             "stolen_cpu_share": round(stolen / ((os.cpu_count() or 1) * seconds), 3) if seconds else 0.0}
     return seconds, out, stats | ({"memory_tree": mem} if memory else {})
 
 

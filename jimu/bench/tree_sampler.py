@@ -21,6 +21,15 @@ from jimu.reliability import descendants
 TICK_S = 1.0 / os.sysconf("SC_CLK_TCK")
 
 
+def stolen_s() -> float:
+    """CPU seconds the hypervisor has given to other machines since boot (all CPUs; /proc/stat's
+    ``steal``): time a pass waited for a CPU it was not given, which no code of ours can change."""
+    try:
+        return int(Path("/proc/stat").read_text().split("\n", 1)[0].split()[8]) * TICK_S
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _stat(pid: int) -> tuple[str, float, float] | None:
     """(name, own CPU seconds, resident MiB) of one process, or None if it is gone."""
     try:

@@ -252,9 +252,10 @@ def pipeline(
               f"{r['extraction_two_over_one']:.2f}×", f"{m['peak_mib']:.0f}",
               f"{m['first_quarter_peak_mib']:.0f} → {m['last_quarter_peak_mib']:.0f}")
     console.print(t)
-    cpu = Table("pass", "CPU ms per form", "cores busy", "CPU seconds by process", title="CPU of the process tree")
+    cpu = Table("pass", "CPU ms per form", "cores busy", "stolen by the host", "CPU seconds by process",
+                title="CPU of the process tree")
     for name, c in r["cpu"].items():
-        cpu.add_row(name, str(c["cpu_ms_per_form"]), f"{c['cores_busy']:.2f}",
+        cpu.add_row(name, str(c["cpu_ms_per_form"]), f"{c['cores_busy']:.2f}", f"{100 * c['stolen_cpu_share']:.0f}%",
                     ", ".join(f"{k} {v:g}" for k, v in c["cpu_s_by_process"].items() if k != "total"))
     console.print(cpu)
     console.print(f"two workers reach {100 * r['scaling_efficiency']:.0f}% of what this machine gives two OCR processes "

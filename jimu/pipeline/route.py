@@ -79,6 +79,7 @@ def route_document(
     factory: sessionmaker[Session], batch_id: str, item: InboxFile, out: FileOut, d: DocOut, thresholds: Thresholds,
     original: str | None, today: dt.date | None = None,
 ) -> Routed:
+    pngs = {f.field_id: f.crop_png for f in d.fields}  # encoded before the transaction: no lock held meanwhile
     with session_scope(factory) as s:
         doc, created = repo.add_document(s, batch_id=batch_id, sha256=d.sha256, file_sha256=out.file_sha256,
                                          source_name=display_name(item.path.name), original_path=original,
@@ -102,7 +103,7 @@ def route_document(
             repo.FieldInput(
                 field_id=f.field_id, kind=f.kind, value=f.value, confidence=f.confidence,
                 status="accepted" if decision.fields[f.field_id].status == "accepted" else "flagged",
-                reasons=decision.fields[f.field_id].reasons, crop_png=f.crop_png, source=f.source,
+                reasons=decision.fields[f.field_id].reasons, crop_png=pngs[f.field_id], source=f.source,
                 sensitivity=leaves[f.field_id].sensitivity,
             )
             for f in d.fields
