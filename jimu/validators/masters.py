@@ -305,14 +305,3 @@ def branch_exists(code4: str, branch3: str) -> bool:
 def bank_name(code4: str) -> str | None:
     return str(_banks()[code4].name) if bank_exists(code4) else None
 
-
-def preload() -> None:
-    """Load every master a routing process reads (towns, postal index, banks) and the name
-    reader, once, before the first file: their one-off cost (about 20 MiB and 2 s) is then paid at
-    start, not inside whichever file first needs a bank code."""
-    from jimu.validators.furigana import warm as warm_furigana
-
-    chiba_towns()
-    _chiba_zip_index()
-    _banks()
-    warm_furigana()
