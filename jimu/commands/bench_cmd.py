@@ -238,7 +238,7 @@ def pipeline(
                       f"{m['peak_mib']:.0f} MiB, first quarter {m['first_quarter_peak_mib']:.0f} → last quarter "
                       f"{m['last_quarter_peak_mib']:.0f} MiB; by tenth: {r['peak_mib_by_tenth_of_the_run']}")
         if json_out:
-            json_out.write_text(json.dumps(r, ensure_ascii=False, indent=2))
+            json_out.write_text(json.dumps({"_provenance": _pipeline_provenance(scans)} | r, ensure_ascii=False, indent=2))
         return
     with console.status("extraction alone, one worker, then two workers…"):
         r = pipeline_bench.run(scans, work.resolve())
@@ -263,12 +263,15 @@ def pipeline(
                   f"{100 * r['orchestration_cpu_overhead']:+.1f}%")
     console.print(f"document states: one worker {r['states_one']}, two workers {r['states_two']}")
     if json_out:
-        from jimu.bench.metrics import provenance
-        from jimu.fixtures.corpus import iter_truth
-        from jimu.validators.policy import Thresholds
+        json_out.write_text(json.dumps({"_provenance": _pipeline_provenance(scans)} | r, ensure_ascii=False, indent=2))
 
-        prov = provenance([scans], [t for _, t in iter_truth(scans)], Thresholds.load().version)
-        json_out.write_text(json.dumps({"_provenance": prov} | r, ensure_ascii=False, indent=2))
+
+def _pipeline_provenance(scans: Path) -> dict[str, Any]:
+    from jimu.bench.metrics import provenance
+    from jimu.fixtures.corpus import iter_truth
+    from jimu.validators.policy import Thresholds
+
+    return provenance([scans], [t for _, t in iter_truth(scans)], Thresholds.load().version)
 
 
 @app.command("foreign")
