@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from jimu.errors import InputFileError, JimuError
+from jimu.pipeline import memory
 
 log = logging.getLogger("jimu.pipeline")
 
@@ -94,6 +95,7 @@ def init_worker(engine: str | None = None) -> None:
     from jimu.extractors.extract import Extractor
 
     _EXTRACTOR = Extractor(engine)
+    memory.settle_startup()  # the models stay out of later collections (jimu.pipeline.memory)
 
 
 def _error(e: BaseException) -> tuple[str, str]:
@@ -136,4 +138,5 @@ def extract_file(path_s: str, sha: str | None = None) -> FileOut:
         d.seconds = time.perf_counter() - d0
         out.docs.append(d)
     out.seconds = time.perf_counter() - t0
+    memory.after_file()  # page images are large: every few files, free memory goes back to the system
     return out
