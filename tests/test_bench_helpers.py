@@ -12,9 +12,9 @@ from typing import cast
 import numpy as np
 import pytest
 
-from jimu.bench.pipeline_bench import SCAN_SUFFIXES, _inbox, rss_mib_tree
+from jimu.bench.pipeline_bench import SCAN_SUFFIXES, _inbox
 from jimu.bench.register_eval import Template, line_offsets, ruled_segments, turn_clockwise
-from jimu.bench.tree_sampler import TreeSampler
+from jimu.bench.tree_sampler import TreeSampler, rss_mib_tree
 from jimu.extractors import homography as H
 
 # --------------------------------------------------------------------------- pipeline bench

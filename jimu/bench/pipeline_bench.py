@@ -30,9 +30,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from jimu.bench.tree_sampler import TreeSampler, rss_mib_by_process, rss_mib_tree, stolen_s
+from jimu.bench.tree_sampler import TreeSampler, stolen_s
 
-__all__ = ["SCAN_SUFFIXES", "TreeSampler", "memory_run", "rss_mib_by_process", "rss_mib_tree", "run"]
 T = TypeVar("T")
 
 SCAN_SUFFIXES = (".png", ".jpg", ".tif", ".pdf")

@@ -114,7 +114,6 @@ class TreeSampler(threading.Thread):
             self.samples.append((time.perf_counter() - self.t0, sum(m for _, m in procs.values())))
 
     def run(self) -> None:
-        self.t0 = time.perf_counter()
         while not self.stop_ev.is_set():
             self._poll()
             self.stop_ev.wait(self.every)

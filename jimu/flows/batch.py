@@ -37,7 +37,6 @@ from jimu.errors import (
     StoreError,
 )
 from jimu.pipeline import batch as pipeline
-from jimu.pipeline import memory
 from jimu.pipeline.inbox import InboxFile, display_name
 from jimu.store import claims
 from jimu.store.db import session_scope
@@ -70,8 +69,7 @@ def process_claim_task(batch_id: str, claim_id: int, owner: str, path: str, ward
                        label: str) -> dict[str, Any]:
     ctx = pipeline.process_context(workers)
     res = pipeline.process_file(ctx, batch_id, InboxFile(claims.decode_path(path), ward))
-    claims.complete(ctx.factory, claim_id, owner, asdict(res))
-    memory.after_file()
+    pipeline.complete_claim(ctx, claim_id, owner, res)
     return asdict(res)
 
 

@@ -71,9 +71,7 @@ def _preload_masters() -> None:
     """Load every master routing reads (towns, postal index, banks) and the name reader once, when
     the context opens: their one-off cost (about 20 MiB and 1.4 s) is then paid at start, not
     inside whichever file first needs a bank code (where it looked like a batch's memory growing)."""
-    masters.chiba_towns()
-    masters.zips_for_town("中央区", "")
-    masters.bank_exists("0000")
+    masters.load_all()
     furigana.warm()
 
 
@@ -140,11 +138,16 @@ def drain(ctx: BatchContext, batch_id: str, on_file: Callable[[FileResult], None
             time.sleep(1.0)
             continue
         res = process_file(ctx, batch_id, InboxFile(claims.decode_path(c.path), c.ward))
-        claims.complete(ctx.factory, c.id, owner, asdict(res))
-        memory.after_file()
+        complete_claim(ctx, c.id, owner, res)
         n += 1
         if on_file is not None:
             on_file(res)
+
+
+def complete_claim(ctx: BatchContext, claim_id: int, owner: str, res: FileResult) -> None:
+    """Record a claimed file's outcome, then the process's memory housekeeping (jimu.pipeline.memory)."""
+    claims.complete(ctx.factory, claim_id, owner, asdict(res))
+    memory.after_file()
 
 
 @dataclass(frozen=True)

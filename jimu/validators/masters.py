@@ -302,6 +302,13 @@ def branch_exists(code4: str, branch3: str) -> bool:
     return branch3 in _banks()[code4].branches
 
 
+def load_all() -> None:
+    """Load every master now (towns, the postal index, banks), not on the first lookup."""
+    chiba_towns()
+    _chiba_zip_index()
+    _banks()
+
+
 def bank_name(code4: str) -> str | None:
     return str(_banks()[code4].name) if bank_exists(code4) else None
 
